@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+// Lint, including the layer rules of DESIGN.md (§5.3 of STYLE.md): imports only point down.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+/** A no-restricted-imports rule forbidding the given patterns, with a reason. */
+function forbid(patterns, message) {
+	return ['error', { patterns: [{ group: patterns, message }] }];
+}
+
+const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'zlib', 'net', 'crypto'];
+
+export default tseslint.config(
+	{ ignores: ['dist/**', 'out/**', 'node_modules/**', 'coverage/**', '**/*.d.ts.map', 'renderer/dist/**'] },
+	js.configs.recommended,
+	...tseslint.configs.recommendedTypeChecked,
+	{
+		languageOptions: {
+			parserOptions: {
+				projectService: { allowDefaultProject: ['*.js', '*.ts', 'bin/*.js', 'bench/*.js'] },
+				tsconfigRootDir: import.meta.dirname,
+			},
+			globals: { ...globals.node },
+		},
+		linterOptions: { reportUnusedDisableDirectives: 'error' },
+		rules: {
+			'@typescript-eslint/no-floating-promises': 'error',
+			'@typescript-eslint/no-explicit-any': 'error',
+			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+			'@typescript-eslint/consistent-type-imports': 'error',
+			'@typescript-eslint/require-await': 'off',
+			'no-bitwise': 'error',
+			'no-warning-comments': ['error', { terms: ['fixme'], location: 'start' }],
+		},
+	},
+	{
+		files: ['**/*.js', '**/*.mjs'],
+		...tseslint.configs.disableTypeChecked,
+	},
+	{
+		files: ['src/core/**/*.ts'],
+		rules: {
+			'no-bitwise': 'off',
+			'no-restricted-imports': forbid(
+				[...NODE_BUILTINS, 'electron', 'execa', '**/shared/**', '**/host/**', '**/daemon/**', '**/cli/**', '**/main/**'],
+				'src/core is the pure engine: no node:*, no electron, no processes, no other layer.',
+			),
+		},
+	},
+	{
+		files: ['src/shared/**/*.ts'],
+		rules: {
+			'no-restricted-imports': forbid(
+				[...NODE_BUILTINS, 'electron', 'execa', '**/host/**', '**/daemon/**', '**/cli/**', '**/main/**'],
+				'src/shared is renderer-safe: no node, no electron, only types from core.',
+			),
+		},
+	},
+	{
+		files: ['src/host/**/*.ts'],
+		rules: {
+			'no-restricted-imports': forbid(
+				['electron', '**/daemon/**', '**/cli/**', '**/main/**', '@cocalc/fuse-native'],
+				'src/host touches the OS but knows nothing of the daemon, the CLI or Electron.',
+			),
+		},
+	},
+	{
+		files: ['src/daemon/**/*.ts'],
+		ignores: ['src/daemon/fuse/**'],
+		rules: {
+			'no-restricted-imports': forbid(
+				['electron', '**/cli/**', '**/main/**', '@cocalc/fuse-native'],
+				'src/daemon runs as plain Node; only src/daemon/fuse loads the FUSE addon.',
+			),
+		},
+	},
+	{
+		files: ['src/cli/**/*.ts'],
+		rules: {
+			'no-restricted-imports': forbid(
+				['electron', '**/main/**', '@cocalc/fuse-native', '**/daemon/!(client.js)', '**/daemon/*/**'],
+				'src/cli talks to the daemon only through daemon/client.ts.',
+			),
+		},
+	},
+	{
+		files: ['src/main/**/*.ts'],
+		rules: {
+			'no-restricted-imports': forbid(
+				['@cocalc/fuse-native', '**/daemon/!(client.js)', '**/daemon/*/**', '**/host/**', '**/cli/**'],
+				'src/main is a thin shell: shared types and daemon/client.ts only.',
+			),
+		},
+	},
+	{
+		files: ['test/**/*.ts', 'bench/**/*.ts'],
+		rules: {
+			'no-bitwise': 'off',
+			'@typescript-eslint/no-non-null-assertion': 'off',
+			'@typescript-eslint/unbound-method': 'off',
+		},
+	},
+);

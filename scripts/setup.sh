@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine (as root) or a developer checkout:
+# system packages, `npm ci`, build. Each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Every Debian package the app, its helpers and the tests use.
+PACKAGES=(
+	build-essential python3 pkg-config libfuse-dev fuse3 # @cocalc/fuse-native builds against libfuse 2
+	qemu-utils libvmdk-utils                              # peers: qemu-img / qemu-io, vmdkmount
+	util-linux fdisk gdisk                                # blkid, losetup, sfdisk, sgdisk
+	e2fsprogs fuse2fs dosfstools fusefat exfatprogs exfat-fuse ntfs-3g
+	xfsprogs btrfs-progs lvm2 cryptsetup-bin genisoimage udftools apfsprogs
+	chromium hyperfine procps psmisc
+)
+
+if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null; then
+	missing=()
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if ((${#missing[@]})); then
+		echo "setup: installing ${missing[*]}"
+		SUDO=""
+		[ "$(id -u)" = 0 ] || SUDO=sudo
+		$SUDO apt-get update
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+	fi
+elif [ "$(uname -s)" = Darwin ]; then
+	echo "setup: on macOS install macFUSE (or FUSE-T) and, for ext/NTFS, fuse-ext2 and ntfs-3g; see README"
+fi
+
+# The Electron binary cannot be downloaded everywhere; the CLI and daemon do not need it.
+export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+stamp=node_modules/.package-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+	npm ci
+	echo "$want" > "$stamp"
+fi
+
+npm run --silent build

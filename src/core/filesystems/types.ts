@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+/** What a filesystem probe reports about a volume. */
+
+/** Cheap health flags read from the superblock; they decide whether read-write is safe. */
+export interface FilesystemHealth {
+	/** ext3/4 journal needs recovery (`needs_recovery` incompat flag). */
+	readonly needsRecovery?: boolean | undefined;
+	/** NTFS volume dirty flag, FAT dirty bit, HFS+ not cleanly unmounted. */
+	readonly dirty?: boolean | undefined;
+	/** NTFS hibernated (Windows fast start-up) — read-write would lose data. */
+	readonly hibernated?: boolean | undefined;
+	/** HFS+ journal has unreplayed transactions. */
+	readonly journalDirty?: boolean | undefined;
+}
+
+/** A detected filesystem (or container) in blkid's vocabulary. */
+export interface FilesystemInfo {
+	/**
+	 * blkid TYPE: `ntfs`, `vfat`, `exfat`, `hfs`, `hfsplus`, `apfs`, `ext2`, `ext3`, `ext4`, `xfs`,
+	 * `btrfs`, `iso9660`, `udf`, `swap`, `LVM2_member`, `crypto_LUKS` — or `unknown` when a
+	 * signature was found but the superblock is damaged (see `problem`).
+	 */
+	readonly type: string;
+	/** Volume label, or null when the filesystem has none. */
+	readonly label: string | null;
+	/** UUID as blkid prints it (format depends on the type), or null. */
+	readonly uuid: string | null;
+	/** blkid VERSION where it has one (`FAT32`, `1.0`, LUKS `2` …). */
+	readonly version?: string | undefined;
+	/** Size of the filesystem in bytes, as the superblock records it. */
+	readonly sizeBytes?: number | undefined;
+	/** Block or cluster size in bytes. */
+	readonly blockSizeBytes?: number | undefined;
+	readonly health?: FilesystemHealth | undefined;
+	/** Why a found signature could not be read (only with type `unknown`). */
+	readonly problem?: string | undefined;
+}
