@@ -47,6 +47,8 @@ export const VMDK_ERROR_CODES = [
 	'VMDK_OUT_OF_RANGE',
 	/** The operating system failed a read. */
 	'VMDK_IO',
+	/** A VM configuration file (.vmx, .vmsd, .vbox) is malformed (the message has the line). */
+	'VMX_BAD_FILE',
 ] as const;
 
 export type VmdkErrorCode = (typeof VMDK_ERROR_CODES)[number];

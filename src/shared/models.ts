@@ -50,7 +50,10 @@ export interface DiskInfo {
 	readonly createType: string;
 	readonly capacityBytes: number;
 	readonly chain: readonly ChainLinkInfo[];
-	readonly partitionTable: { readonly scheme: 'mbr' | 'gpt' | 'apm' | 'none'; readonly diskId?: string | undefined };
+	readonly partitionTable: {
+		readonly scheme: 'mbr' | 'gpt' | 'apm' | 'none';
+		readonly diskId?: string | undefined;
+	};
 	readonly volumes: readonly VolumeInfo[];
 	readonly warnings: readonly string[];
 }
@@ -67,4 +70,75 @@ export interface VmInfo {
 export interface InfoResult {
 	readonly disks: readonly DiskInfo[];
 	readonly vm: VmInfo | null;
+}
+
+/** One volume of a mounted disk (`mount --json`, `list --json`). */
+export interface MountedVolume {
+	/** 1-based volume index (as `info` and `--partition N` number them). */
+	readonly index: number;
+	/** Its file name in the FUSE export (`disk`, `p1`, `vg-lv` …). */
+	readonly name: string;
+	/** Where its files are, or null when it could not be mounted (see `problem`). */
+	readonly mountpoint: string | null;
+	/** The FUSE file serving this volume's bytes. */
+	readonly rawPath: string;
+	readonly filesystem: FilesystemSummary | null;
+	/** The helper that mounted it (`fuse2fs`, `ntfs-3g`, `kernel ext4 (loop)` …), or null. */
+	readonly helper: string | null;
+	readonly readOnly: boolean;
+	/** Why it is not mounted (swap, LUKS, every helper failed …). */
+	readonly problem?: string | undefined;
+}
+
+/** One mounted disk. */
+export interface MountedDisk {
+	/** Daemon-assigned id (also the FUSE export folder's name). */
+	readonly id: string;
+	/** The disk path the user opened (the leaf `.vmdk`). */
+	readonly path: string;
+	/** The FUSE file serving the whole disk. */
+	readonly rawPath: string;
+	/** True for a `--rw` (copy-on-write overlay) mount. */
+	readonly readWrite: boolean;
+	readonly volumes: readonly MountedVolume[];
+	/** Warnings from opening the disk (e.g. an ignored CID mismatch). */
+	readonly warnings?: readonly string[] | undefined;
+}
+
+/** `mount --json`, `list --json` and `unmount --json` output. */
+export interface MountListResult {
+	readonly disks: readonly MountedDisk[];
+}
+
+/** A helper program as `doctor` reports it. */
+export interface HelperStatus {
+	/** Its id (`fuse2fs`, `ntfs-3g`, `fusefat`, `exfat-fuse`, `losetup`, `mount`, `fusermount3`). */
+	readonly id: string;
+	/** Absolute path, or null when missing. */
+	readonly path: string | null;
+	/** blkid types it mounts. */
+	readonly types: readonly string[];
+	/** The command that installs it when it is missing. */
+	readonly install: string;
+}
+
+/** `doctor --json` output. */
+export interface DoctorReport {
+	readonly platform: string;
+	readonly isRoot: boolean;
+	readonly fuseAvailable: boolean;
+	readonly helpers: readonly HelperStatus[];
+	/** Filesystems the kernel mounts (`/proc/filesystems`), used for loop mounts as root. */
+	readonly kernelFilesystems: readonly string[];
+	/** Types that can be mounted on this host right now, and by what. */
+	readonly coverage: readonly { readonly type: string; readonly helpers: readonly string[] }[];
+	/** One `apt-get install …` line for everything missing, or null. */
+	readonly installCommand: string | null;
+	readonly socketPath: string;
+	readonly logPath: string;
+	readonly stateDir: string;
+	readonly mountRoot: string;
+	readonly settingsPath: string;
+	/** Whether a daemon answered, and its pid. */
+	readonly daemon: { readonly running: boolean; readonly pid: number | null };
 }

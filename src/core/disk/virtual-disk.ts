@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import { VmdkError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
+import type { Descriptor } from '../vmdk/descriptor.js';
 import type { ExtentReader } from './extent-reader.js';
 
 /** One image of a snapshot chain, as `info` shows it (DESIGN.md `chain[]`). */
@@ -19,6 +20,8 @@ export interface ChainLink {
 export interface DiskLayer {
 	readonly reader: ExtentReader;
 	readonly link: ChainLink;
+	/** The parsed descriptor of this image (absent for layers not built from a VMDK). */
+	readonly descriptor?: Descriptor | undefined;
 }
 
 /** A kind of byte range of the whole disk, after the chain has been resolved. */
@@ -104,7 +107,10 @@ export class VirtualDisk implements ByteSource {
 		if (layer === undefined || offsetBytes >= layer.reader.sizeBytes) {
 			return { kind: 'zero', lengthBytes: maxBytes };
 		}
-		const run = await layer.reader.mapRun(offsetBytes, Math.min(maxBytes, layer.reader.sizeBytes - offsetBytes));
+		const run = await layer.reader.mapRun(
+			offsetBytes,
+			Math.min(maxBytes, layer.reader.sizeBytes - offsetBytes),
+		);
 		if (run.kind !== 'unallocated') return { kind: run.kind, lengthBytes: run.lengthBytes };
 		return this.mapLayer(index + 1, offsetBytes, run.lengthBytes);
 	}

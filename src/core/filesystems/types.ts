@@ -3,11 +3,14 @@
 
 /** Cheap health flags read from the superblock; they decide whether read-write is safe. */
 export interface FilesystemHealth {
-	/** ext3/4 journal needs recovery (`needs_recovery` incompat flag). */
+	/** ext3/4 journal needs recovery (`needs_recovery` incompat flag). Absent when the type has no such flag. */
 	readonly needsRecovery?: boolean | undefined;
-	/** NTFS volume dirty flag, FAT dirty bit, HFS+ not cleanly unmounted. */
+	/**
+	 * Not cleanly unmounted: NTFS volume dirty flag, FAT / exFAT dirty bit, ext `s_state` without
+	 * VALID_FS, HFS+ without kHFSVolumeUnmountedBit.
+	 */
 	readonly dirty?: boolean | undefined;
-	/** NTFS hibernated (Windows fast start-up) — read-write would lose data. */
+	/** NTFS hibernated (Windows fast start-up) — read-write would lose data. Not probed yet (needs hiberfil.sys). */
 	readonly hibernated?: boolean | undefined;
 	/** HFS+ journal has unreplayed transactions. */
 	readonly journalDirty?: boolean | undefined;

@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: MIT
+/**
+ * `npm run bench`: `vmdk-mounter export` against `qemu-img convert -O raw` on 2 GiB
+ * monolithicSparse, twoGbMaxExtentSparse and streamOptimized images (mostly compressible
+ * data, some random data, some holes), best of N interleaved runs each, printed as ratios
+ * (ours / qemu; the requirement is ≤ 1.0). Then `info` on an empty 2 TiB monolithicSparse
+ * disk: wall time (< 200 ms) and peak RSS (< 150 MB).
+ *
+ * Images are cached in $VMDK_BENCH_CACHE (default /tmp/vmdk-mounter-bench-cache) because the
+ * streamOptimized conversion takes a while. Needs `npm run build` first. Exits 1 if a
+ * requirement is missed. Options: --runs N (default 3), --only <subformat>.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+	closeSync,
+	existsSync,
+	ftruncateSync,
+	mkdirSync,
+	openSync,
+	rmSync,
+	statSync,
+	writeFileSync,
+	writeSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const REPO = resolve(import.meta.dirname, '..');
+const CLI = join(REPO, 'bin', 'vmdk-mounter.js');
+const CACHE = process.env.VMDK_BENCH_CACHE ?? '/tmp/vmdk-mounter-bench-cache';
+const MiB = 1024 * 1024;
+const IMAGE_BYTES = 2048 * MiB;
+const SUBFORMATS = ['monolithicSparse', 'twoGbMaxExtentSparse', 'streamOptimized'];
+const MAX_RATIO = 1.0;
+const INFO_MAX_MS = 200;
+const INFO_MAX_RSS_MB = 150;
+
+const argv = process.argv.slice(2);
+const runs = Number(argv[argv.indexOf('--runs') + 1] ?? 3) || 3;
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+
+if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) {
+	console.error('bench: dist/cli/main.js is missing; run `npm run build` first');
+	process.exit(2);
+}
+mkdirSync(CACHE, { recursive: true });
+
+/**
+ * The 2 GiB source disk, by 1 MiB chunk: 1 in 8 a hole, 1 in 8 random bytes, the rest
+ * log-like text that deflates about 5:1 (varied per chunk so zlib has real work).
+ */
+function makeSourceRaw(path) {
+	if (existsSync(path) && statSync(path).size === IMAGE_BYTES) return;
+	console.log(`bench: writing ${path} (2 GiB source)…`);
+	const fd = openSync(path + '.tmp', 'w');
+	ftruncateSync(fd, 0);
+	const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
+	for (let chunk = 0; chunk < IMAGE_BYTES / MiB; chunk++) {
+		const kind = chunk % 8;
+		if (kind === 7) continue; // hole
+		let buf;
+		if (kind === 3) {
+			buf = randomBytes(MiB);
+		} else {
+			buf = Buffer.alloc(MiB);
+			let at = 0;
+			let n = chunk * 9973;
+			while (at < MiB) {
+				n = (n * 1103515245 + 12345) % 2147483648;
+				const line = `${chunk}:${at} ${words[n % 10]} ${words[Math.floor(n / 16) % 10]} value=${n % 100000} status=ok\n`;
+				at += buf.write(line, at, 'latin1');
+			}
+		}
+		writeSync(fd, buf, 0, MiB, chunk * MiB);
+	}
+	ftruncateSync(fd, IMAGE_BYTES);
+	closeSync(fd);
+	execFileSync('mv', [path + '.tmp', path]);
+}
+
+/** Converts the source once; a `.done` marker tells a finished conversion from an interrupted one. */
+function makeImage(raw, subformat) {
+	const out = join(CACHE, `bench-${subformat}.vmdk`);
+	if (existsSync(out + '.done')) return out;
+	console.log(`bench: converting to ${subformat}…`);
+	execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', `subformat=${subformat}`, raw, out]);
+	writeFileSync(out + '.done', '');
+	return out;
+}
+
+/** Wall time of a command in ms; throws if it fails. */
+function timeCommand(cmd, args) {
+	const started = process.hrtime.bigint();
+	const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+	const ms = Number(process.hrtime.bigint() - started) / 1e6;
+	if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+	return ms;
+}
+
+const results = [];
+let failed = false;
+
+const sourceRaw = join(CACHE, 'bench-source.raw');
+makeSourceRaw(sourceRaw);
+const outDir = join(CACHE, 'out');
+mkdirSync(outDir, { recursive: true });
+
+for (const subformat of SUBFORMATS) {
+	if (only !== undefined && only !== subformat) continue;
+	const image = makeImage(sourceRaw, subformat);
+	const qemuOut = join(outDir, 'qemu.raw');
+	const oursOut = join(outDir, 'ours.raw');
+	let bestQemu = Infinity;
+	let bestOurs = Infinity;
+	for (let i = 0; i < runs; i++) {
+		rmSync(qemuOut, { force: true });
+		bestQemu = Math.min(
+			bestQemu,
+			timeCommand('qemu-img', ['convert', '-f', 'vmdk', '-O', 'raw', image, qemuOut]),
+		);
+		rmSync(qemuOut, { force: true });
+		rmSync(oursOut, { force: true });
+		bestOurs = Math.min(bestOurs, timeCommand('node', [CLI, 'export', image, oursOut]));
+		rmSync(oursOut, { force: true });
+	}
+	const ratio = bestOurs / bestQemu;
+	if (ratio > MAX_RATIO) failed = true;
+	results.push({
+		subformat,
+		qemuMs: Math.round(bestQemu),
+		oursMs: Math.round(bestOurs),
+		ratio: +ratio.toFixed(3),
+	});
+	console.log(
+		`export ${subformat.padEnd(22)} qemu ${Math.round(bestQemu)} ms  ours ${Math.round(bestOurs)} ms  ratio ${ratio.toFixed(3)} ${ratio <= MAX_RATIO ? 'ok' : 'TOO SLOW'}`,
+	);
+}
+
+// info on an empty 2 TiB monolithicSparse disk: wall time and peak RSS of the whole process.
+const bigDisk = join(CACHE, 'empty-2TiB.vmdk');
+if (!existsSync(bigDisk)) {
+	execFileSync('qemu-img', ['create', '-q', '-f', 'vmdk', '-o', 'subformat=monolithicSparse', bigDisk, '2T']);
+}
+let bestInfoMs = Infinity;
+let peakRssKb = 0;
+for (let i = 0; i < 5; i++) {
+	const started = process.hrtime.bigint();
+	const r = spawnSync('/usr/bin/time', ['-f', '%M', 'node', CLI, 'info', '--json', bigDisk], {
+		encoding: 'utf8',
+	});
+	const ms = Number(process.hrtime.bigint() - started) / 1e6;
+	if (r.status !== 0) throw new Error(`info failed: ${r.stderr}`);
+	bestInfoMs = Math.min(bestInfoMs, ms);
+	peakRssKb = Math.max(peakRssKb, Number(r.stderr.trim().split('\n').at(-1)));
+}
+const rssMb = peakRssKb / 1024;
+const infoOk = bestInfoMs < INFO_MAX_MS && rssMb < INFO_MAX_RSS_MB;
+if (!infoOk) failed = true;
+console.log(
+	`info   empty 2 TiB monolithicSparse  wall ${Math.round(bestInfoMs)} ms (< ${INFO_MAX_MS})  peak RSS ${rssMb.toFixed(1)} MB (< ${INFO_MAX_RSS_MB})  ${infoOk ? 'ok' : 'FAIL'}`,
+);
+results.push({ info: { wallMs: Math.round(bestInfoMs), peakRssMb: +rssMb.toFixed(1) } });
+
+rmSync(outDir, { recursive: true, force: true });
+if (argv.includes('--json')) console.log(JSON.stringify(results));
+process.exitCode = failed ? 1 : 0;

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/**
+ * `vmdk-mounter export [--json] [--ignore-cid] [--force] <disk.vmdk> <out.raw>`: the guest's
+ * disk as a sparse raw file. Refuses to replace an existing output unless `--force`, and never
+ * writes onto the disk's own files or any `.vmdk`. Progress is drawn on a terminal only.
+ */
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { VirtualDisk } from '../../core/index.js';
+import {
+	exportRaw,
+	PARTIAL_SUFFIX,
+	RawExportError,
+	type RawExportResult,
+} from '../../host/node/export-raw.js';
+import { CommandError, flag, type CliCommand, type CliIo } from '../command.js';
+import { withInputDisk } from '../disk-input.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { writeJson } from '../output.js';
+import { createTerminalProgress, NO_PROGRESS, type ByteProgress } from '../progress.js';
+
+/** `export --json` output. */
+export interface ExportJson {
+	/** Absolute path of the raw file written. */
+	readonly output: string;
+	/** Its size in bytes (the disk's capacity). */
+	readonly bytes: number;
+	/** Bytes of data actually written; the rest are holes. */
+	readonly dataBytes: number;
+}
+
+/** Refuses `.vmdk` output names before anything is opened: a raw image never belongs there. */
+function checkOutputName(outputPath: string): void {
+	if (/\.vmdk$/i.test(outputPath)) {
+		throw new CommandError('OUTPUT_IS_INPUT', `${outputPath}: refusing to write a raw image to a .vmdk name`);
+	}
+}
+
+/** Refuses outputs that resolve (through symlinks) to a file of the disk's chain. */
+async function checkOutputNotInChain(outputPath: string, disk: VirtualDisk): Promise<void> {
+	const targets = [await realpathOrSelf(outputPath), await realpathOrSelf(outputPath + PARTIAL_SUFFIX)];
+	for (const link of disk.chain) {
+		if (targets.includes(await realpathOrSelf(link.path))) {
+			throw new CommandError(
+				'OUTPUT_IS_INPUT',
+				`${outputPath}: is ${link.path}, a file of the disk being exported`,
+			);
+		}
+	}
+}
+
+async function realpathOrSelf(path: string): Promise<string> {
+	try {
+		return await realpath(path);
+	} catch {
+		return path;
+	}
+}
+
+/** Exports with progress and maps writer failures to CLI error codes. */
+async function runExport(
+	disk: VirtualDisk,
+	outputPath: string,
+	force: boolean,
+	progress: ByteProgress,
+	io: CliIo,
+): Promise<RawExportResult> {
+	const abort = new AbortController();
+	const unlisten = io.onInterrupt?.(() => abort.abort());
+	try {
+		return await exportRaw(disk, outputPath, {
+			overwrite: force,
+			onProgress: (p) => progress.update(p.doneBytes),
+			signal: abort.signal,
+		});
+	} catch (error) {
+		if (error instanceof RawExportError) {
+			throw new CommandError(error.reason === 'exists' ? 'OUTPUT_EXISTS' : 'OUTPUT_WRITE', error.message, {
+				cause: error,
+			});
+		}
+		throw error;
+	} finally {
+		progress.stop();
+		unlisten?.();
+	}
+}
+
+/** The `export` command. */
+export const exportCommand: CliCommand = {
+	command: 'export',
+	description: 'Write the disk as a sparse raw image (holes where the disk is empty)',
+	args: [
+		{ name: 'disk', description: 'a .vmdk file' },
+		{ name: 'output', description: 'the raw file to create' },
+	],
+	options: [
+		{ flags: '--ignore-cid', description: 'open a snapshot even if its parent has changed (CID mismatch)' },
+		{ flags: '-f, --force', description: 'replace the output file if it exists' },
+	],
+	async handler({ args, options, io }) {
+		const json = flag(options, 'json');
+		const force = flag(options, 'force');
+		const outputPath = resolve(args[1] ?? '');
+		checkOutputName(outputPath);
+		const started = Date.now();
+		const result = await withInputDisk(
+			args[0] ?? '',
+			{ ignoreCid: flag(options, 'ignoreCid') },
+			async (disk) => {
+				await checkOutputNotInChain(outputPath, disk);
+				for (const w of disk.warnings) io.stderr.write(`vmdk-mounter: warning: ${w}\n`);
+				const progress =
+					io.stderrIsTTY && !json ? await createTerminalProgress('Exporting', disk.sizeBytes) : NO_PROGRESS;
+				return runExport(disk, outputPath, force, progress, io);
+			},
+		);
+		if (json) {
+			const out: ExportJson = { output: result.output, bytes: result.bytes, dataBytes: result.dataBytes };
+			writeJson(io, out);
+		} else {
+			io.stdout.write(
+				`Exported ${formatBytes(result.bytes)} (${formatBytes(result.dataBytes)} of data) to ${result.output} in ${formatDuration(Date.now() - started)}\n`,
+			);
+		}
+	},
+};

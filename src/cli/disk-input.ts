@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+/** Opening the disk a command was given, with the checks every command shares. */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { openDisk, type VirtualDisk } from '../core/index.js';
+import { nodePlatform } from '../host/node/node-platform.js';
+import { CommandError } from './command.js';
+
+/** Options common to commands that open a disk. */
+export interface OpenInputOptions {
+	/** `--ignore-cid`: open a snapshot whose parent's CID does not match (warns instead). */
+	readonly ignoreCid: boolean;
+}
+
+/**
+ * Opens the disk at `path` (resolved against the working directory). A path that does not
+ * exist is `INPUT_NOT_FOUND` here, so the user is not told about a missing "extent".
+ */
+export async function openInputDisk(path: string, options: OpenInputOptions): Promise<VirtualDisk> {
+	const absolute = resolve(path);
+	try {
+		if ((await stat(absolute)).isDirectory()) {
+			throw new CommandError('VMDK_NOT_VMDK', `${absolute}: is a folder; give the path of a .vmdk file`);
+		}
+	} catch (cause) {
+		if (cause instanceof CommandError) throw cause;
+		const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+		if (code === 'ENOENT' || code === 'ENOTDIR') {
+			throw new CommandError('INPUT_NOT_FOUND', `${absolute}: no such file or folder`, { cause });
+		}
+		throw new CommandError(
+			'VMDK_IO',
+			`${absolute}: ${cause instanceof Error ? cause.message : String(cause)}`,
+			{
+				cause,
+			},
+		);
+	}
+	return openDisk(absolute, nodePlatform, { ignoreCid: options.ignoreCid });
+}
+
+/** Runs `work` with the disk open and always closes it. */
+export async function withInputDisk<T>(
+	path: string,
+	options: OpenInputOptions,
+	work: (disk: VirtualDisk) => Promise<T>,
+): Promise<T> {
+	const disk = await openInputDisk(path, options);
+	try {
+		return await work(disk);
+	} finally {
+		await disk.close();
+	}
+}

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+/**
+ * A small bounded least-recently-used cache. Grain tables and inflated grains are cached with it
+ * so that memory stays bounded however large the disk is. A `Map` keeps insertion order, so
+ * re-inserting on every hit makes its first key the least recently used one.
+ */
+
+/** Limits of an {@link LruCache}. */
+export interface LruCacheOptions<V> {
+	/** Most entries kept; at least 1. */
+	readonly maxEntries: number;
+	/** Most total weight kept (e.g. bytes); unlimited when absent. */
+	readonly maxWeight?: number;
+	/** Weight of one value (e.g. its length in bytes); 1 when absent. */
+	readonly weigh?: (value: V) => number;
+}
+
+/** A bounded LRU map. Entries heavier than `maxWeight` on their own are not kept. */
+export class LruCache<K, V> {
+	private readonly entries = new Map<K, V>();
+	private readonly maxEntries: number;
+	private readonly maxWeight: number;
+	private readonly weigh: (value: V) => number;
+	private totalWeight = 0;
+
+	constructor(options: LruCacheOptions<V>) {
+		if (!(options.maxEntries >= 1))
+			throw new RangeError(`maxEntries must be at least 1, got ${options.maxEntries}`);
+		this.maxEntries = options.maxEntries;
+		this.maxWeight = options.maxWeight ?? Number.POSITIVE_INFINITY;
+		this.weigh = options.weigh ?? (() => 1);
+	}
+
+	/** Number of entries held. */
+	get size(): number {
+		return this.entries.size;
+	}
+
+	/** Sum of the weights of the entries held. */
+	get weight(): number {
+		return this.totalWeight;
+	}
+
+	/** The value for `key`, marking it most recently used; undefined when absent. */
+	get(key: K): V | undefined {
+		const value = this.entries.get(key);
+		if (value === undefined) return undefined;
+		this.entries.delete(key);
+		this.entries.set(key, value);
+		return value;
+	}
+
+	/** True if `key` is held (does not change the order). */
+	has(key: K): boolean {
+		return this.entries.has(key);
+	}
+
+	/** Stores `value` as the most recently used entry, evicting the least recently used ones. */
+	set(key: K, value: V): void {
+		this.delete(key);
+		const w = this.weigh(value);
+		if (w > this.maxWeight) return;
+		this.entries.set(key, value);
+		this.totalWeight += w;
+		this.evict();
+	}
+
+	/** Removes `key`; true if it was held. */
+	delete(key: K): boolean {
+		const old = this.entries.get(key);
+		if (old === undefined) return false;
+		this.entries.delete(key);
+		this.totalWeight -= this.weigh(old);
+		return true;
+	}
+
+	/** Removes everything. */
+	clear(): void {
+		this.entries.clear();
+		this.totalWeight = 0;
+	}
+
+	private evict(): void {
+		while (this.entries.size > this.maxEntries || this.totalWeight > this.maxWeight) {
+			const oldest = this.entries.keys().next();
+			if (oldest.done === true) return;
+			this.delete(oldest.value);
+		}
+	}
+}

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+/**
+ * ByteSources for LVM logical volumes: a linear LV maps each byte range through its
+ * segments onto the PVs; an LV we cannot map (striped, thin, raid …) gets a source that
+ * refuses reads with a typed error, so it can still be listed with its size.
+ */
+import { VmdkError } from '../errors.js';
+import { checkRange, type ByteSource } from '../io/byte-source.js';
+
+/** One contiguous piece of a linear LV. */
+export interface LinearPiece {
+	/** Offset of the piece inside the LV, in bytes. */
+	readonly lvOffsetBytes: number;
+	/** Length of the piece in bytes. */
+	readonly lengthBytes: number;
+	/** The PV (or any source) holding the piece. */
+	readonly pv: ByteSource;
+	/** Offset of the piece on that PV, in bytes. */
+	readonly pvOffsetBytes: number;
+}
+
+/** A linear LV: pieces laid end to end from offset 0, each read from its PV. */
+export class LinearVolumeSource implements ByteSource {
+	readonly sizeBytes: number;
+	/** Pieces sorted by `lvOffsetBytes`, contiguous from 0. */
+	readonly pieces: readonly LinearPiece[];
+
+	/** Throws VMDK_CORRUPT when pieces leave gaps, overlap, or fall outside their PV. */
+	constructor(pieces: readonly LinearPiece[]) {
+		let expected = 0;
+		for (const p of pieces) {
+			if (p.lvOffsetBytes !== expected) {
+				throw new VmdkError(
+					'VMDK_CORRUPT',
+					`LV segment at byte ${p.lvOffsetBytes} does not follow byte ${expected}`,
+				);
+			}
+			if (p.pvOffsetBytes < 0 || p.pvOffsetBytes + p.lengthBytes > p.pv.sizeBytes) {
+				throw new VmdkError(
+					'VMDK_CORRUPT',
+					`LV segment at PV byte ${p.pvOffsetBytes} (${p.lengthBytes} bytes) lies outside the PV (${p.pv.sizeBytes} bytes)`,
+				);
+			}
+			expected += p.lengthBytes;
+		}
+		this.pieces = pieces;
+		this.sizeBytes = expected;
+	}
+
+	async read(offsetBytes: number, length: number): Promise<Uint8Array> {
+		checkRange(offsetBytes, length, this.sizeBytes);
+		const out = new Uint8Array(length);
+		let done = 0;
+		let i = this.findPiece(offsetBytes);
+		while (done < length) {
+			const piece = this.pieces[i++]!;
+			const inPiece = offsetBytes + done - piece.lvOffsetBytes;
+			const n = Math.min(length - done, piece.lengthBytes - inPiece);
+			out.set(await piece.pv.read(piece.pvOffsetBytes + inPiece, n), done);
+			done += n;
+		}
+		return out;
+	}
+
+	/** Index of the piece containing `offsetBytes` (binary search). */
+	private findPiece(offsetBytes: number): number {
+		let lo = 0;
+		let hi = this.pieces.length - 1;
+		while (lo < hi) {
+			const mid = (lo + hi + 1) >>> 1;
+			if (this.pieces[mid]!.lvOffsetBytes <= offsetBytes) lo = mid;
+			else hi = mid - 1;
+		}
+		return lo;
+	}
+}
+
+/** The bytes of an LV we list but cannot map: every read fails with VMDK_UNSUPPORTED_TYPE. */
+export class UnsupportedVolumeSource implements ByteSource {
+	readonly sizeBytes: number;
+	/** Why reads are refused (`not supported yet: striped`). */
+	readonly reason: string;
+
+	constructor(sizeBytes: number, reason: string) {
+		this.sizeBytes = sizeBytes;
+		this.reason = reason;
+	}
+
+	read(offsetBytes: number, length: number): Promise<Uint8Array> {
+		return Promise.reject(
+			new VmdkError('VMDK_UNSUPPORTED_TYPE', `cannot read ${length} bytes at ${offsetBytes}: ${this.reason}`),
+		);
+	}
+}

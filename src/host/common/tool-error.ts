@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The error every external command raises when it fails (STYLE §30): it keeps what was run and
+ * what it said, so the mount error can name each helper tried and its stderr line.
+ */
+
+/** A failed, timed-out or missing external tool. */
+export class ToolError extends Error {
+	override readonly name = 'ToolError';
+	/** Absolute path (or name, when it could not be resolved) of the program. */
+	readonly tool: string;
+	/** Arguments exactly as passed (no shell). */
+	readonly args: readonly string[];
+	/** Exit status, or null when it was killed or never started. */
+	readonly exitCode: number | null;
+	/** Its standard error, trimmed. */
+	readonly stderr: string;
+	/** True when it was killed for running past its timeout. */
+	readonly timedOut: boolean;
+
+	constructor(
+		fields: {
+			tool: string;
+			args: readonly string[];
+			exitCode: number | null;
+			stderr: string;
+			timedOut: boolean;
+			what?: string;
+		},
+		options?: ErrorOptions,
+	) {
+		super(toolErrorMessage(fields), options);
+		this.tool = fields.tool;
+		this.args = fields.args;
+		this.exitCode = fields.exitCode;
+		this.stderr = fields.stderr;
+		this.timedOut = fields.timedOut;
+	}
+
+	/** The most telling line of stderr (the last non-empty one), or the exit status. */
+	get summary(): string {
+		return (
+			firstUsefulLine(this.stderr) ?? (this.timedOut ? 'timed out' : `exit status ${String(this.exitCode)}`)
+		);
+	}
+}
+
+/** The last non-empty line of a tool's stderr, or undefined. */
+export function firstUsefulLine(stderr: string): string | undefined {
+	const lines = stderr
+		.split('\n')
+		.map((l) => l.trim())
+		.filter((l) => l.length > 0);
+	return lines[lines.length - 1];
+}
+
+function toolErrorMessage(f: {
+	tool: string;
+	args: readonly string[];
+	exitCode: number | null;
+	stderr: string;
+	timedOut: boolean;
+	what?: string;
+}): string {
+	const base = f.tool.split('/').pop() ?? f.tool;
+	const status = f.timedOut
+		? 'timed out'
+		: f.exitCode === null
+			? 'could not run'
+			: `exited with ${f.exitCode}`;
+	const line = firstUsefulLine(f.stderr);
+	return `${f.what ?? base} ${status}${line === undefined ? '' : `: ${line}`}`;
+}

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Where the daemon keeps its files on this host. Decisions (documented for users in `doctor`):
+ *
+ * - runtime dir (control socket, FUSE exports): `$VMDK_MOUNTER_RUNTIME_DIR`, else
+ *   `$XDG_RUNTIME_DIR/vmdk-mounter`, else `/run/user/<uid>/vmdk-mounter` when that folder
+ *   exists, else `~/.cache/vmdk-mounter/run`;
+ * - state dir (mount registry, overlays, logs): `$VMDK_MOUNTER_STATE_DIR`, else
+ *   `$XDG_STATE_HOME/vmdk-mounter`, else `~/.local/state/vmdk-mounter`;
+ * - config dir (settings.json): `$VMDK_MOUNTER_CONFIG_DIR`, else `$XDG_CONFIG_HOME/vmdk-mounter`,
+ *   else `~/.config/vmdk-mounter`;
+ * - mount root (one folder per mounted volume): `$VMDK_MOUNTER_MOUNT_ROOT`, else the
+ *   `mountRoot` setting, else `~/VMDK Mounts`.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** The folders the daemon, the CLI and tests agree on. */
+export interface AppPaths {
+	/** Per-session runtime folder (mode 0700). */
+	readonly runtimeDir: string;
+	/** The daemon's control socket (mode 0600). */
+	readonly socketPath: string;
+	/** Folder of the per-disk FUSE exports. */
+	readonly exportsDir: string;
+	/** Persistent state: registry, overlays, logs. */
+	readonly stateDir: string;
+	/** The persisted mount registry. */
+	readonly registryPath: string;
+	/** The daemon's log file (rotated by size). */
+	readonly logPath: string;
+	/** Copy-on-write overlays of `--rw` mounts. */
+	readonly overlaysDir: string;
+	/** User settings folder. */
+	readonly configDir: string;
+	/** `settings.json` in the config folder. */
+	readonly settingsPath: string;
+	/** Mount root from the environment, if set (else the setting or the default applies). */
+	readonly mountRootOverride: string | undefined;
+	/** The default mount root. */
+	readonly defaultMountRoot: string;
+}
+
+/** File name of the control socket inside the runtime dir. */
+export const SOCKET_FILE_NAME = 'control.sock';
+
+/** Resolves the paths from an environment (default: this process's). */
+export function appPaths(env: NodeJS.ProcessEnv = process.env): AppPaths {
+	const home = env.HOME ?? homedir();
+	const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+	const runtimeDir = nonEmpty(env.VMDK_MOUNTER_RUNTIME_DIR) ?? defaultRuntimeDir(env, uid, home);
+	const stateDir =
+		nonEmpty(env.VMDK_MOUNTER_STATE_DIR) ??
+		join(nonEmpty(env.XDG_STATE_HOME) ?? join(home, '.local', 'state'), 'vmdk-mounter');
+	const configDir =
+		nonEmpty(env.VMDK_MOUNTER_CONFIG_DIR) ??
+		join(nonEmpty(env.XDG_CONFIG_HOME) ?? join(home, '.config'), 'vmdk-mounter');
+	return {
+		runtimeDir,
+		socketPath: join(runtimeDir, SOCKET_FILE_NAME),
+		exportsDir: join(runtimeDir, 'disks'),
+		stateDir,
+		registryPath: join(stateDir, 'mounts.json'),
+		logPath: join(stateDir, 'daemon.log'),
+		overlaysDir: join(stateDir, 'overlays'),
+		configDir,
+		settingsPath: join(configDir, 'settings.json'),
+		mountRootOverride: nonEmpty(env.VMDK_MOUNTER_MOUNT_ROOT),
+		defaultMountRoot: join(home, 'VMDK Mounts'),
+	};
+}
+
+function defaultRuntimeDir(env: NodeJS.ProcessEnv, uid: number, home: string): string {
+	const xdg = nonEmpty(env.XDG_RUNTIME_DIR);
+	if (xdg !== undefined) return join(xdg, 'vmdk-mounter');
+	const runUser = `/run/user/${uid}`;
+	if (existsSync(runUser)) return join(runUser, 'vmdk-mounter');
+	return join(home, '.cache', 'vmdk-mounter', 'run');
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+	return v === undefined || v === '' ? undefined : v;
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+// Mounting when helpers are missing or fail: each case has its own daemon (the helper search
+// path is read when the daemon starts), and must end in a clear error with nothing left.
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { MountEnv, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
+
+const missing = missingCapability();
+if (missing !== undefined && process.env.CI === 'true') {
+	throw new Error(`CI must run the mount integration tests: ${missing}`);
+}
+
+describe.skipIf(missing !== undefined)('mount with missing or failing helpers', () => {
+	let fx: Fixtures;
+	let fixturesEnv: MountEnv;
+	const envs: MountEnv[] = [];
+
+	beforeAll(async () => {
+		fixturesEnv = await MountEnv.create('vmdk-helpers-fx-');
+		await ensureCliBuilt();
+		fx = await makeFixtures(fixturesEnv.root);
+	}, 180_000);
+
+	afterAll(async () => {
+		for (const e of envs) await e.teardown();
+		await fixturesEnv?.teardown();
+	});
+
+	it('with no helper installed and no kernel mounts, says what to install and leaves nothing', async () => {
+		const env = await MountEnv.create('vmdk-nohelper-', {
+			VMDK_MOUNTER_HELPER_PATH: '/nonexistent',
+			VMDK_MOUNTER_NO_KERNEL_MOUNTS: '1',
+		});
+		envs.push(env);
+		const r = await env.cli('mount', '--json', fx.gptStream);
+		expect(r.status).not.toBe(0);
+		const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+		expect(error.code).toBe('NO_HELPER');
+		expect(error.message).toContain('volume 1 (exfat): no helper for exfat on this host (install exfat-fuse');
+		expect(error.message).toContain('volume 2 (ntfs): no helper for ntfs on this host (install ntfs-3g');
+		expect(await env.leftovers()).toEqual([]);
+		const doctor = JSON.parse((await env.cli('doctor', '--json')).stdout) as {
+			helpers: { id: string; path: string | null }[];
+			installCommand: string;
+			logPath: string;
+			socketPath: string;
+		};
+		expect(doctor.helpers.find((h) => h.id === 'ntfs-3g')?.path).toBeNull();
+		expect(doctor.installCommand).toBe('sudo apt-get install fuse2fs ntfs-3g fusefat exfat-fuse');
+		expect(doctor.logPath).toBe(join(env.stateDir, 'daemon.log'));
+		expect(doctor.socketPath).toBe(join(env.runtimeDir, 'control.sock'));
+	});
+
+	it('a failing helper gives the next its turn; when all fail the error quotes each', async () => {
+		const bin = join(fixturesEnv.root, 'fake-bin');
+		await mkdir(bin, { recursive: true });
+		const fake = join(bin, 'fuse2fs');
+		await writeFile(
+			fake,
+			'#!/bin/sh\necho "fuse2fs: Bad magic number in super-block while opening $1" >&2\nexit 8\n',
+		);
+		await chmod(fake, 0o755);
+		const env = await MountEnv.create('vmdk-badhelper-', {
+			VMDK_MOUNTER_HELPER_PATH: bin,
+			VMDK_MOUNTER_NO_KERNEL_MOUNTS: '1',
+		});
+		envs.push(env);
+		const r = await env.cli('mount', '--partition', '1', fx.mbrSparse);
+		expect(r.status).not.toBe(0);
+		expect(r.stderr).toMatch(
+			/Volume could not be mounted: nothing in .*mbr-sparse\.vmdk could be mounted: volume 1 \(ext4\): could not mount \(tried fuse2fs: fuse2fs: Bad magic number in super-block while opening .*\/p1\)/,
+		);
+		expect(await env.leftovers()).toEqual([]);
+		// The FAT volume still mounts with the real fusefat? No: the search path hides it too.
+		const both = await env.cli('mount', '--json', fx.mbrSparse);
+		expect(both.status).not.toBe(0);
+		expect(await env.leftovers()).toEqual([]);
+	});
+
+	it('volumes that cannot be mounted are listed with the reason while the others mount', async () => {
+		const bin = join(fixturesEnv.root, 'only-fusefat');
+		await mkdir(bin, { recursive: true });
+		const { symlink } = await import('node:fs/promises');
+		await symlink('/usr/bin/fusefat', join(bin, 'fusefat')).catch(() => undefined);
+		const env = await MountEnv.create('vmdk-partial-', {
+			VMDK_MOUNTER_HELPER_PATH: bin,
+			VMDK_MOUNTER_NO_KERNEL_MOUNTS: '1',
+		});
+		envs.push(env);
+		const r = await env.cli('mount', '--json', fx.mbrSparse);
+		expect(r.status, r.stderr).toBe(0);
+		const disk = (
+			JSON.parse(r.stdout) as {
+				disks: {
+					volumes: { index: number; mountpoint: string | null; problem?: string; helper: string | null }[];
+				}[];
+			}
+		).disks[0]!;
+		expect(disk.volumes[0]).toMatchObject({ index: 1, mountpoint: null, helper: null });
+		expect(disk.volumes[0]?.problem).toContain('install fuse2fs');
+		expect(disk.volumes[1]).toMatchObject({ index: 2, helper: 'fusefat' });
+		const human = await env.cli('list');
+		expect(human.stdout).toMatch(/1 {2}ext4 "LINUXDATA" {2}not mounted: no helper for ext4/);
+		expect((await env.cli('unmount', '--all')).status).toBe(0);
+		expect(await env.leftovers()).toEqual([]);
+	});
+});

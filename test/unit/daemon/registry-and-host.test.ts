@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+import { readFile, readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { MountRegistry, readPersistedRegistry, type DiskRecord } from '../../../src/daemon/mount-registry.js';
+import { safeFolderName } from '../../../src/daemon/mount-service.js';
+import { parseProcFilesystems } from '../../../src/host/linux/capabilities.js';
+import { parseMountInfo } from '../../../src/host/linux/mountinfo.js';
+import { appPaths } from '../../../src/host/node/paths.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+
+function record(id: string, state: DiskRecord['state'] = 'mounted'): DiskRecord {
+	return {
+		id,
+		path: `/d/${id}.vmdk`,
+		rawPath: `/run/disks/${id}/disk`,
+		readWrite: false,
+		exportDir: `/run/disks/${id}`,
+		state,
+		volumes: [
+			{
+				index: 1,
+				name: 'p1',
+				mountpoint: `/m/${id}`,
+				rawPath: `/run/disks/${id}/p1`,
+				filesystem: null,
+				helper: 'fuse2fs',
+				readOnly: true,
+				loopDevice: '/dev/loop9',
+			},
+		],
+	};
+}
+
+describe('MountRegistry', () => {
+	it('persists every change atomically and lists only finished mounts', async () => {
+		const tmp = await makeTempDir('vmdk-reg-');
+		try {
+			const path = `${tmp.dir}/state/mounts.json`;
+			const reg = new MountRegistry(path);
+			const events: number[] = [];
+			reg.onDidChange((d) => events.push(d.length));
+			await reg.put(record('a', 'mounting'));
+			expect(reg.list()).toEqual([]);
+			await reg.put(record('a'));
+			await reg.put(record('b'));
+			expect((await readPersistedRegistry(path)).map((d) => d.id)).toEqual(['a', 'b']);
+			// The persisted form keeps what crash clean-up needs (loop devices, mountpoints).
+			expect((await readPersistedRegistry(path))[0]?.volumes[0]?.loopDevice).toBe('/dev/loop9');
+			// The public form does not.
+			expect(JSON.stringify(reg.list())).not.toContain('loop9');
+			await reg.remove('a');
+			expect(events).toEqual([0, 1, 2, 1]);
+			expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ version: 1, disks: [{ id: 'b' }] });
+			expect(await readdir(`${tmp.dir}/state`)).toEqual(['mounts.json']);
+		} finally {
+			await tmp.cleanup();
+		}
+	});
+
+	it('reads a missing or corrupt file as empty', async () => {
+		expect(await readPersistedRegistry('/nonexistent/mounts.json')).toEqual([]);
+	});
+});
+
+describe('host parsing', () => {
+	it('parses mountinfo with escapes, optional fields and the device number', () => {
+		const text = [
+			'36 35 98:0 /mnt1 /mnt/with\\040space rw,noatime master:1 - ext3 /dev/root rw,errors=continue',
+			'40 25 0:39 / /run/vmdk/disks/ab12 rw,nosuid,nodev - fuse.vmdk-mounter vmdk-mounter:ab12 rw,user_id=0',
+			'',
+		].join('\n');
+		expect(parseMountInfo(text)).toEqual([
+			{ mountPoint: '/mnt/with space', fsType: 'ext3', source: '/dev/root', device: '98:0' },
+			{
+				mountPoint: '/run/vmdk/disks/ab12',
+				fsType: 'fuse.vmdk-mounter',
+				source: 'vmdk-mounter:ab12',
+				device: '0:39',
+			},
+		]);
+	});
+
+	it('parses /proc/filesystems', () => {
+		expect([...parseProcFilesystems('nodev\tsysfs\n\text4\nnodev\tfuse\n\tvfat\n')]).toEqual([
+			'sysfs',
+			'ext4',
+			'fuse',
+			'vfat',
+		]);
+	});
+
+	it('makes safe, bounded folder names', () => {
+		expect(safeFolderName('My Data')).toBe('My Data');
+		expect(safeFolderName('../etc/passwd')).toBe('_etc_passwd');
+		expect(safeFolderName('a\u0000b\nc')).toBe('a_b_c');
+		expect(safeFolderName('...')).toBe('');
+		expect([...safeFolderName('x'.repeat(300))].length).toBe(80);
+	});
+
+	it('resolves paths from the override variables', () => {
+		const p = appPaths({
+			HOME: '/h',
+			VMDK_MOUNTER_RUNTIME_DIR: '/t/run',
+			VMDK_MOUNTER_STATE_DIR: '/t/state',
+		});
+		expect(p.socketPath).toBe('/t/run/control.sock');
+		expect(p.registryPath).toBe('/t/state/mounts.json');
+		expect(p.logPath).toBe('/t/state/daemon.log');
+		expect(p.defaultMountRoot).toBe('/h/VMDK Mounts');
+		expect(appPaths({ HOME: '/h', XDG_RUNTIME_DIR: '/run/user/5' }).socketPath).toBe(
+			'/run/user/5/vmdk-mounter/control.sock',
+		);
+		expect(appPaths({ HOME: '/h', VMDK_MOUNTER_MOUNT_ROOT: '/mnt/v' }).mountRootOverride).toBe('/mnt/v');
+	});
+});
