@@ -11,7 +11,7 @@ import { isVmdkError } from '../core/index.js';
 import type { ErrorCode, SerializedError } from '../shared/error-codes.js';
 import { userMessage } from '../shared/user-messages.js';
 import { CommandError, type CliCommand, type CliIo } from './command.js';
-import { COMMANDS } from './commands/index.js';
+import { loadCommands } from './commands/index.js';
 import { EXIT_CODES, exitCodeFor, type ExitCode } from './exit-codes.js';
 import { writeJson } from './output.js';
 
@@ -72,11 +72,7 @@ function packageVersion(): string {
 }
 
 /** Builds the commander program for `commands`, running handlers with `io`. */
-function buildProgram(
-	commands: readonly CliCommand[],
-	io: CliIo,
-	state: { json: boolean; status: ExitCode },
-): Command {
+function buildProgram(commands: readonly CliCommand[], io: CliIo, state: { json: boolean }): Command {
 	const program = new Command(PROGRAM_NAME)
 		.description('Mount and inspect VMware / VirtualBox .vmdk disks')
 		.version(packageVersion(), '-V, --version')
@@ -118,17 +114,17 @@ function buildProgram(
 
 /**
  * Runs the CLI for `argv` (without the node and script entries) and resolves with the exit
- * status. Never rejects.
+ * status. Never rejects. `commands` defaults to the registered ones, loaded as needed.
  */
 export async function runCli(
 	argv: readonly string[],
 	io: CliIo,
-	commands: readonly CliCommand[] = COMMANDS,
+	commands?: readonly CliCommand[],
 ): Promise<ExitCode> {
 	// `--json` is known before parsing so that usage errors can be reported as JSON too.
-	const state = { json: argv.includes('--json'), status: EXIT_CODES.OK as ExitCode };
-	const program = buildProgram(commands, io, state);
+	const state = { json: argv.includes('--json') };
 	try {
+		const program = buildProgram(commands ?? (await loadCommands(argv)), io, state);
 		await program.parseAsync([...argv], { from: 'user' });
 		return EXIT_CODES.OK;
 	} catch (error) {

@@ -3,7 +3,7 @@
 // Checks the `info --json` contract, the human output, and that every failure is one line on
 // stderr (or a JSON error on stdout) with the documented exit status and no stack trace.
 import { execa } from 'execa';
-import { copyFile, readdir, readFile, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/cli/exit-codes.js';
@@ -108,6 +108,43 @@ describe('info', () => {
 			expect(r.stdout).toMatch(new RegExp(`${link.cid}\\s+${link.parentCid}\\s+\\S+\\s+${link.path}`));
 		}
 		expect(r.stdout).not.toContain('{');
+	});
+});
+
+describe('CID mismatch', () => {
+	it('refuses a chain whose parent changed, and opens it with --ignore-cid and a warning', async () => {
+		// A copy of the chain whose base has a different CID than snap1 recorded.
+		const sub = join(dir, 'cid');
+		await mkdir(sub);
+		for (const n of ['chain-base', 'chain-snap1', 'chain-snap2']) {
+			await copyFile(join(dir, `${n}.vmdk`), join(sub, `${n}.vmdk`));
+		}
+		const base = join(sub, 'chain-base.vmdk');
+		const bytes = await readFile(base);
+		const text = bytes.toString('latin1');
+		const at = text.search(/^CID=[0-9a-f]{8}/m);
+		expect(at).toBeGreaterThan(0);
+		const newCid = text.slice(at + 4, at + 12) === '0badc0de' ? '0badc0df' : '0badc0de';
+		bytes.write(newCid, at + 4, 'latin1');
+		await writeFile(base, bytes);
+
+		const leaf = join(sub, `${CHAIN_LEAF}.vmdk`);
+		const refused = await cli('info', leaf);
+		expect(refused.status).toBe(EXIT_CODES.BAD_IMAGE);
+		expectOneLineError(refused.stderr, 'Snapshot does not match its parent', 'chain-');
+
+		const human = await cli('info', '--ignore-cid', leaf);
+		expect(human.status).toBe(0);
+		expect(human.stdout).toMatch(/Warnings:\n {2}! .*CID/);
+		const json = JSON.parse((await cli('info', '--json', '--ignore-cid', leaf)).stdout) as InfoResult;
+		expect(json.disks[0]!.warnings.length).toBeGreaterThan(0);
+		expect(json.disks[0]!.chain[2]!.cid).toBe(newCid);
+
+		const out = join(sub, 'ignored.raw');
+		const exported = await cli('export', '--ignore-cid', leaf, out);
+		expect(exported.status).toBe(0);
+		expect(exported.stderr).toMatch(/^vmdk-mounter: warning: .*CID/m);
+		expect((await stat(out)).size).toBe(REFERENCE_SIZE_BYTES);
 	});
 });
 

@@ -119,7 +119,11 @@ function blkid(path: string): Record<string, string> {
 	const result: Record<string, string> = {};
 	for (const line of out.split('\n')) {
 		const eq = line.indexOf('=');
-		if (eq > 0) result[line.slice(0, eq)] = unescapeBlkid(line.slice(eq + 1));
+		if (eq <= 0) continue;
+		const key = line.slice(0, eq);
+		const value = line.slice(eq + 1);
+		// `M-` is ambiguous (an LVM UUID may contain it): only labels get the cat -v decoding.
+		result[key] = key === 'LABEL' ? unescapeBlkid(value) : value.replace(/\\(.)/gu, '$1');
 	}
 	return result;
 }
@@ -264,7 +268,11 @@ const CASES: Case[] = [
 		type: 'ntfs',
 		sizeMiB: 8,
 		make: (p) => makeNtfsWithHiberfil(p, 'HIBR', 40),
-		superblock: [[0, 512]],
+		// Boot sector and MFT records 0..7 (mkntfs puts $MFT at cluster 4 on small volumes).
+		superblock: [
+			[0, 512],
+			[16384, 8192],
+		],
 	},
 	{
 		name: 'NTFS resumed (wake)',
@@ -341,7 +349,7 @@ const CASES: Case[] = [
 		name: 'apfs',
 		type: 'apfs',
 		sizeMiB: 300,
-		make: (p) => void run('mkapfs', [p]),
+		make: (p) => void run('mkapfs', ['-L', 'Mac Volume', p]),
 		reseal: resealApfs,
 		superblock: [[0, 4096]],
 		sizeBytes: wholeFile,
@@ -471,7 +479,8 @@ async function makeNtfsWithHiberfil(path: string, magic: string, files: number):
 	const content = join(isoSourceDir, '..', `hiberfil-${magic}.bin`);
 	await writeFile(content, Buffer.concat([Buffer.from(magic), Buffer.alloc(4092, 0x11)]));
 	// Enough names that the root index outgrows its resident root into index blocks.
-	for (let i = 0; i < files; i++) run('ntfscp', ['-f', '-q', path, content, `file-with-a-long-name-${i}.txt`]);
+	for (let i = 0; i < files; i++)
+		run('ntfscp', ['-f', '-q', path, content, `file-with-a-long-name-${i}.txt`]);
 	run('ntfscp', ['-f', '-q', path, content, 'hiberfil.sys']);
 }
 let isoSourceDir = '';
@@ -605,6 +614,7 @@ describe('filesystem probes agree with blkid -p', () => {
 			version: 'Joliet Extension',
 		});
 		expect((await probe('ext4 UTF-8 label'))?.label).toBe('Grüße ✓');
+		expect(await probe('apfs')).toMatchObject({ label: null, volumeNames: ['Mac Volume'] });
 		expect((await probe('NTFS Unicode label'))?.label).toBe('Données ✓');
 		expect((await probe('exFAT Unicode label'))?.label).toBe('Grüße ✓');
 		expect(await probe('udf 2 KiB blocks, UTF-16 label')).toMatchObject({
@@ -633,11 +643,24 @@ describe('filesystem probes agree with blkid -p', () => {
 		};
 		expect((await probePatched('FAT16 without label', [[0x25, 0x01]]))?.health).toEqual({ dirty: true });
 		expect((await probePatched('FAT32', [[0x41, 0x01]]))?.health).toEqual({ dirty: true });
+		expect((await probePatched('FAT16 without label', []))?.health).toEqual({ dirty: false });
+		expect((await probePatched('FAT32', []))?.health).toEqual({ dirty: false });
+		// Windows' clean-shutdown bit in FAT[1]: FAT16 reserves 4 sectors here, FAT32 32.
+		expect((await probePatched('FAT16 without label', [[4 * 512 + 3, 0x7f]]))?.health).toEqual({
+			dirty: true,
+		});
+		expect((await probePatched('FAT32', [[32 * 512 + 7, 0x07]]))?.health).toEqual({ dirty: true });
 		// VolumeFlags (bytes 106–107) are outside the exFAT boot checksum, so a flip stays valid.
 		expect((await probePatched('exFAT', []))?.health).toEqual({ dirty: false });
 		expect((await probePatched('NTFS', []))?.health).toEqual({ dirty: false, hibernated: false });
-		expect((await probePatched('NTFS hibernated, big root index', []))?.health).toEqual({ dirty: false, hibernated: true });
-		expect((await probePatched('NTFS resumed (wake)', []))?.health).toEqual({ dirty: false, hibernated: false });
+		expect((await probePatched('NTFS hibernated, big root index', []))?.health).toEqual({
+			dirty: false,
+			hibernated: true,
+		});
+		expect((await probePatched('NTFS resumed (wake)', []))?.health).toEqual({
+			dirty: false,
+			hibernated: false,
+		});
 		expect((await probePatched('exFAT', [[106, 0x02]]))?.health).toEqual({ dirty: true });
 		expect((await probePatched('ext3', []))?.health).toEqual({ needsRecovery: false, dirty: false });
 		// s_feature_incompat |= RECOVER (ext3 from mke2fs has no superblock checksum).
@@ -650,6 +673,31 @@ describe('filesystem probes agree with blkid -p', () => {
 			[1024 + 58, 0],
 		]);
 		expect(recovering).toMatchObject({ type: 'ext3', health: { needsRecovery: true, dirty: true } });
+	});
+
+	it('APFS: corrupted but re-checksummed object map and volume superblock never break the probe', async () => {
+		const src = await FileSource.open(paths.get('apfs') ?? '');
+		try {
+			const u64 = async (at: number): Promise<number> =>
+				Number(new DataView((await src.read(at, 8)).buffer).getBigUint64(0, true));
+			const omapBlock = await u64(160);
+			const treeBlock = await u64(omapBlock * 4096 + 48);
+			const blocks = [omapBlock, treeBlock];
+			const random = prng(0xa9f5);
+			for (let round = 0; round < 300; round++) {
+				const block = blocks[round % blocks.length] ?? 0;
+				const bytes = (await src.read(block * 4096, 4096)).slice();
+				for (let f = 0; f < 1 + (round % 4); f++)
+					bytes[32 + Math.floor(random() * 200)] = Math.floor(random() * 256);
+				resealApfs(bytes);
+				const patches = new Map<number, number>();
+				bytes.forEach((value, i) => patches.set(block * 4096 + i, value));
+				const info = await probeWithin(new PatchedSource(src, patches), 10_000);
+				expect(info?.type, `round ${round}`).toBe('apfs');
+			}
+		} finally {
+			await src.close();
+		}
 	});
 
 	it('cut short at any length: null, unknown with a reason, or a result — never a throw', async () => {
@@ -691,7 +739,7 @@ describe('filesystem probes agree with blkid -p', () => {
 
 	it('survives seeded random byte flips in every superblock (never throws, never hangs)', async () => {
 		const random = prng(0x5eed1234);
-		const ROUNDS = 150;
+		const ROUNDS = Number(process.env.VMDK_FUZZ_ROUNDS ?? 150);
 		for (const c of built()) {
 			const src = await FileSource.open(paths.get(c.name) ?? '');
 			try {

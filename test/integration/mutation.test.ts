@@ -12,7 +12,7 @@ import { MemoryPlatform } from '../helpers/memory-platform.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const SEED = Number(process.env.VMDK_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const ITERATIONS = Number(process.env.VMDK_FUZZ_ITERATIONS ?? 1500);
+const ITERATIONS = Number(process.env.VMDK_FUZZ_ITERATIONS ?? 1000);
 const HANG_MS = 10_000;
 
 /** mulberry32: a small, well-known seeded PRNG. */
@@ -29,7 +29,8 @@ function prng(seed: number): () => number {
 
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
-const images = new Map<string, Uint8Array>();
+/** Each variant: the file to mutate, plus untouched sibling files it needs. */
+const images = new Map<string, { target: Uint8Array; siblings: Record<string, Uint8Array> }>();
 
 beforeAll(async () => {
 	({ dir, cleanup } = await makeTempDir('vmdk-mutation-'));
@@ -45,8 +46,15 @@ beforeAll(async () => {
 	for (const sub of ['monolithicSparse', 'streamOptimized']) {
 		const out = join(dir, `${sub}.vmdk`);
 		execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', `subformat=${sub}`, raw, out]);
-		images.set(sub, new Uint8Array(readFileSync(out)));
+		images.set(sub, { target: new Uint8Array(readFileSync(out)), siblings: {} });
 	}
+	// A text descriptor beside its flat extent: mutations hit the descriptor text.
+	const flat = join(dir, 'flat.vmdk');
+	execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=monolithicFlat', raw, flat]);
+	images.set('monolithicFlat', {
+		target: new Uint8Array(readFileSync(flat)),
+		siblings: { '/m/flat-flat.vmdk': new Uint8Array(readFileSync(join(dir, 'flat-flat.vmdk'))) },
+	});
 }, 60_000);
 
 afterAll(async () => {
@@ -63,8 +71,8 @@ function pickOffset(rand: () => number, size: number): number {
 	return Math.floor(rand() * size);
 }
 
-async function exercise(bytes: Uint8Array): Promise<'ok' | string> {
-	const platform = new MemoryPlatform({ '/m/disk.vmdk': bytes });
+async function exercise(bytes: Uint8Array, siblings: Record<string, Uint8Array>): Promise<'ok' | string> {
+	const platform = new MemoryPlatform({ ...siblings, '/m/disk.vmdk': bytes });
 	let timer: NodeJS.Timeout | undefined;
 	const hang = new Promise<never>((_, reject) => {
 		timer = setTimeout(() => reject(new Error('HANG')), HANG_MS);
@@ -94,9 +102,9 @@ async function exercise(bytes: Uint8Array): Promise<'ok' | string> {
 }
 
 describe(`mutation (seed ${SEED}, ${ITERATIONS} iterations per image)`, () => {
-	for (const sub of ['monolithicSparse', 'streamOptimized']) {
+	for (const sub of ['monolithicSparse', 'streamOptimized', 'monolithicFlat']) {
 		it(`${sub}: mutated images give data or a typed VmdkError`, async () => {
-			const base = images.get(sub)!;
+			const { target: base, siblings } = images.get(sub)!;
 			const rand = prng(SEED ^ sub.length);
 			const outcomes = new Map<string, number>();
 			const rssStart = process.memoryUsage().rss;
@@ -112,7 +120,7 @@ describe(`mutation (seed ${SEED}, ${ITERATIONS} iterations per image)`, () => {
 				}
 				let outcome: string;
 				try {
-					outcome = await exercise(copy);
+					outcome = await exercise(copy, siblings);
 				} catch (e) {
 					throw new Error(`seed ${SEED} iteration ${i} (${changes.join(', ')}): ${String(e)}`, { cause: e });
 				}

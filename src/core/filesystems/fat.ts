@@ -4,6 +4,9 @@
  * the BPB sanity checks that keep MBRs and other boot sectors from passing as FAT, FAT12/16 vs
  * FAT32 by cluster count, the FAT32 FSInfo check, and the label search in the root directory.
  *
+ * Dirty: Linux's dirty bit in the boot sector, or Windows' cleared clean-shutdown bit in FAT
+ * entry 1 (FAT16/FAT32).
+ *
  * Label: blkid's LABEL is the root directory's volume-label entry only; the boot sector's label
  * (unless "NO NAME") goes to LABEL_FATBOOT. We report the root-directory label and fall back to
  * the boot-sector label when the root directory has none.
@@ -34,6 +37,9 @@ const EXT_BOOT_SIG_WITH_LABEL = 0x29;
 const EXT_BOOT_SIG_SERIAL_ONLY = 0x28;
 /** Bit 0 of the "reserved"/boot-flags byte: volume not cleanly unmounted (Linux FAT_STATE_DIRTY). */
 const FAT_STATE_DIRTY = 0x01;
+/** Windows' clean-shutdown bit in FAT entry 1 (FAT12 has none); cleared while mounted. */
+const FAT16_CLEAN_SHUTDOWN = 0x8000;
+const FAT32_CLEAN_SHUTDOWN = 0x08000000;
 /** Boot sector signature 0x55 0xAA at 510. */
 const BOOT_SIGNATURE = [0x55, 0xaa] as const;
 
@@ -119,12 +125,14 @@ export async function probeFat(r: ProbeReader): Promise<FilesystemInfo | null> {
 		if (clusterCount < FAT12_MAX_CLUSTERS) version = 'FAT12';
 		else if (clusterCount < FAT16_MAX_CLUSTERS) version = 'FAT16';
 		dirty = ((boot[0x25] ?? 0) & FAT_STATE_DIRTY) !== 0;
+		if (version === 'FAT16') dirty ||= await cleanShutdownBitClear(r, bpb, 2, FAT16_CLEAN_SHUTDOWN);
 	} else if (bpb.fatLength32 !== 0) {
 		rootLabel = await searchFat32Root(r, bpb, fatSectors, clusterBytes);
 		version = 'FAT32';
 		if (boot[0x42] === EXT_BOOT_SIG_WITH_LABEL) bootLabelBytes = boot.subarray(0x47, 0x47 + 11);
 		serial = boot.subarray(0x43, 0x43 + 4);
 		dirty = ((boot[0x41] ?? 0) & FAT_STATE_DIRTY) !== 0;
+		dirty ||= await cleanShutdownBitClear(r, bpb, 4, FAT32_CLEAN_SHUTDOWN);
 		if (bpb.fsInfoSector !== 0) {
 			const fsInfoOffsetBytes = bpb.fsInfoSector * sectorSizeBytes;
 			const fsInfo = await r.read(fsInfoOffsetBytes, 488, 'FAT32 FSInfo sector');
@@ -150,6 +158,20 @@ export async function probeFat(r: ProbeReader): Promise<FilesystemInfo | null> {
 		blockSizeBytes: clusterBytes,
 		health: dirty === undefined ? undefined : { dirty },
 	};
+}
+
+/** True when FAT entry 1 of the first FAT says the volume was not shut down cleanly (Windows' flag). */
+async function cleanShutdownBitClear(
+	r: ProbeReader,
+	bpb: Bpb,
+	entryBytes: 2 | 4,
+	cleanBit: number,
+): Promise<boolean> {
+	const at = bpb.reservedSectors * bpb.sectorSizeBytes + entryBytes;
+	if (!r.has(at, entryBytes)) return false;
+	const entry = new DataView((await r.read(at, entryBytes, 'FAT entry 1')).slice().buffer);
+	const value = entryBytes === 2 ? entry.getUint16(0, true) : entry.getUint32(0, true);
+	return (value & cleanBit) === 0;
 }
 
 function parseBpb(boot: Uint8Array): Bpb {

@@ -6,7 +6,7 @@
  *   the id, with the version/variant bits of a v3 UUID; no UUID when the id is zero;
  * - the HFS+ label is the name in the first key of the catalog B-tree's first leaf node (the
  *   root folder's thread record), read with two small reads.
- * Health: `dirty` when kHFSVolumeUnmountedBit is clear; `journalDirty` when the journal header
+ * Health: `dirty` when kHFSVolumeUnmountedBit is clear (HFS and HFS+); `journalDirty` when the journal header
  * shows unreplayed transactions (start ≠ end).
  */
 import { Reader, assertOffset } from '../io/reader.js';
@@ -54,6 +54,7 @@ export function hfsUuidFromVolumeId(volumeId: Uint8Array): string | null {
 }
 
 interface Mdb {
+	readonly attributes: number;
 	readonly allocationBlockBytes: number;
 	readonly firstAllocationSector: number;
 	readonly labelLength: number;
@@ -66,7 +67,9 @@ interface Mdb {
 function parseMdb(bytes: Uint8Array): Mdb {
 	const m = new Reader(bytes, 'HFS master directory block', { offsetBytes: HFS_HEADER_OFFSET_BYTES });
 	m.skip(2, 'drSigWord');
-	m.skip(4 + 4 + 2 + 2 + 2 + 2 + 2, 'drCrDate .. drNmAlBlks');
+	m.skip(4 + 4, 'drCrDate, drLsMod');
+	const attributes = m.u16be('drAtrb');
+	m.skip(2 + 2 + 2 + 2, 'drNmFls .. drNmAlBlks');
 	const allocationBlockBytes = m.u32be('drAlBlkSiz');
 	m.u32be('drClpSiz');
 	const firstAllocationSector = m.u16be('drAlBlSt');
@@ -81,6 +84,7 @@ function parseMdb(bytes: Uint8Array): Mdb {
 	m.u16be('drEmbedExtent.blockCount');
 	assertOffset(m, 0x82, 'HFS MDB through drEmbedExtent');
 	return {
+		attributes,
 		allocationBlockBytes,
 		firstAllocationSector,
 		labelLength,
@@ -123,6 +127,7 @@ export async function probeHfs(r: ProbeReader): Promise<FilesystemInfo | null> {
 		label: latin1Label(mdb.label.subarray(0, Math.min(mdb.labelLength, mdb.label.length))),
 		uuid: hfsUuidFromVolumeId(mdb.volumeId),
 		blockSizeBytes: blockBytes,
+		health: { dirty: (mdb.attributes & HfsAttr.UNMOUNTED) === 0 },
 	};
 }
 

@@ -35,6 +35,11 @@ export interface FilesystemInfo {
 	/** Block or cluster size in bytes. */
 	readonly blockSizeBytes?: number | undefined;
 	readonly health?: FilesystemHealth | undefined;
+	/**
+	 * Names of the volumes inside a container (APFS), in superblock order. blkid reports none, so
+	 * `label` stays null for a container; this is what a UI shows instead.
+	 */
+	readonly volumeNames?: readonly string[] | undefined;
 	/** Why a found signature could not be read (only with type `unknown`). */
 	readonly problem?: string | undefined;
 }

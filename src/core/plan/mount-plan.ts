@@ -111,7 +111,9 @@ const LEGACY_STEPS: Readonly<
 	Record<string, { readonly kernel: readonly string[]; readonly fuse: readonly HelperId[] }>
 > = {
 	ntfs: { kernel: ['ntfs3'], fuse: [] },
-	msdos: { kernel: ['vfat', 'msdos'], fuse: ['fusefat'] },
+	// fusefat is left out: it mounts any bytes without checking the boot sector, so it would
+	// "succeed" on every unknown volume. It is used only on volumes detected as FAT.
+	msdos: { kernel: ['vfat', 'msdos'], fuse: [] },
 	'ntfs-3g': { kernel: [], fuse: ['ntfs-3g'] },
 	hfs: { kernel: ['hfsplus', 'hfs'], fuse: [] },
 	ext2: { kernel: ['ext2', 'ext4'], fuse: ['fuse2fs'] },

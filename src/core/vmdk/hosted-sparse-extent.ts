@@ -9,6 +9,10 @@
  * 1 = zeros when the zeroed-grain flag is set. Compressed grains start with a marker
  * (u64 LBA, u32 size) and are inflated through the platform into a bounded LRU.
  *
+ * Speed: neighbouring grain tables are fetched with one read, physically contiguous raw grains
+ * with one read, back-to-back compressed records with one read, and up to INFLATE_CONCURRENCY
+ * grains inflate at once. Memory is bounded by the caches, not by the disk size.
+ *
  * Damage handling: when the primary GD is unreadable or points outside the file, the redundant
  * GD is used instead; a GT whose entries point outside the file is replaced by its redundant
  * copy when there is one. Both are reported in `warnings`. A streamOptimized extent without a
@@ -189,28 +193,30 @@ async function loadDirectories(
 ): Promise<GrainIndex> {
 	// Like QEMU, trust rgdOffset only when the flag says the redundant tables are maintained.
 	const rgdSector = (header.flags & SparseFlag.REDUNDANT_GRAIN_TABLE) !== 0 ? header.rgdOffsetSectors : 0;
-	let primaryError: VmdkError | undefined;
-	let gd: Uint32Array | undefined;
+	const hasRgd = rgdSector !== 0 && rgdSector !== header.gdOffsetSectors;
+	let gd: Uint32Array;
 	try {
 		gd = await loadDirectory(file, header, header.gdOffsetSectors, 'grain directory');
-	} catch (error) {
-		if (!isVmdkError(error)) throw error;
-		primaryError = error;
+	} catch (primaryError) {
+		if (!isVmdkError(primaryError) || !hasRgd) throw primaryError;
+		let rgd: Uint32Array;
+		try {
+			rgd = await loadDirectory(file, header, rgdSector, 'redundant grain directory');
+		} catch (error) {
+			// Both damaged: the primary's damage is the one to report.
+			throw isVmdkError(error) ? primaryError : error;
+		}
+		warnings.push(`primary grain directory is damaged (${primaryError.message}); using the redundant one`);
+		return { kind: 'directory', gd: rgd, rgd: null };
 	}
 	let rgd: Uint32Array | null = null;
-	if (rgdSector !== 0 && rgdSector !== header.gdOffsetSectors) {
+	if (hasRgd) {
 		try {
 			rgd = await loadDirectory(file, header, rgdSector, 'redundant grain directory');
 		} catch (error) {
 			if (!isVmdkError(error)) throw error;
-			if (primaryError !== undefined) throw primaryError;
 			warnings.push(`redundant grain directory ignored: ${error.message}`);
 		}
-	}
-	if (gd === undefined) {
-		if (rgd === null || primaryError === undefined) throw primaryError ?? new Error('unreachable');
-		warnings.push(`primary grain directory is damaged (${primaryError.message}); using the redundant one`);
-		return { kind: 'directory', gd: rgd, rgd: null };
 	}
 	return { kind: 'directory', gd, rgd };
 }
@@ -320,6 +326,7 @@ export class HostedSparseExtent implements ExtentReader {
 	private readonly gtLoads = new Map<number, Promise<Uint32Array>>();
 	private readonly grainCache: LruCache<number, Uint8Array>;
 	private readonly grainLoads = new Map<number, Promise<Uint8Array>>();
+	private readonly warnedTables = new Set<number>();
 
 	/** Use {@link openHostedSparseExtent}. */
 	constructor(
@@ -345,7 +352,7 @@ export class HostedSparseExtent implements ExtentReader {
 	}
 
 	async mapRun(offsetBytes: number, maxBytes: number): Promise<Run> {
-		this.checkRead(offsetBytes, Math.min(1, maxBytes));
+		this.checkRead(offsetBytes, 1);
 		const end = Math.min(this.sizeBytes, offsetBytes + Math.max(1, maxBytes));
 		const firstGrain = Math.floor(offsetBytes / this.grainBytes);
 		const kind: RunKind = (await this.grainInfo(firstGrain)).kind;
@@ -567,9 +574,13 @@ export class HostedSparseExtent implements ExtentReader {
 		if (bad >= 0 && rgdSector !== 0 && rgdSector !== sector) {
 			const copy = await readU32Table(this.file, rgdSector * SECTOR_SIZE_BYTES, GTES_PER_GT);
 			if (this.firstBadEntry(copy) < 0) {
-				this.warnings.push(
-					`grain table ${gdIndex} at sector ${sector} points past the end of the file (entry ${bad}); using its redundant copy at sector ${rgdSector}`,
-				);
+				// Once per table, however often the cache evicts and reloads it.
+				if (!this.warnedTables.has(gdIndex)) {
+					this.warnedTables.add(gdIndex);
+					this.warnings.push(
+						`grain table ${gdIndex} at sector ${sector} points past the end of the file (entry ${bad}); using its redundant copy at sector ${rgdSector}`,
+					);
+				}
 				this.gtCache.set(gdIndex, copy);
 				return copy;
 			}

@@ -44,6 +44,7 @@ export const SparseFlag = {
 
 /** Values of `compressAlgorithm`. */
 export const CompressAlgorithm = {
+	/** Grains stored as is. */
 	NONE: 0,
 	/** zlib/deflate (FORMAT-NOTES §4: in practice an RFC 1950 stream). */
 	DEFLATE: 1,

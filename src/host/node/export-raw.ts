@@ -3,12 +3,12 @@
  * The sparse raw writer behind `vmdk-mounter export`. It walks the disk's run map in large
  * windows with several windows in flight, so that compressed grains inflate in parallel on
  * libuv's pool while earlier windows are being written. Zero and unallocated runs are never
- * read; data blocks that turn out to be all zeros are skipped too; both become holes because
- * the file is `ftruncate`d to the full size at the end. The output is written to
+ * read; data blocks that turn out to be all zeros are skipped too; both stay holes because
+ * the file is `ftruncate`d to the full size before anything is written. The output is written to
  * `<out>.partial` and renamed into place only when complete, so an interrupted export never
  * leaves a file that looks finished.
  */
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 
 /** What the writer needs from a disk: `VirtualDisk` has exactly this shape. */
 export interface RawExportSource {
@@ -99,7 +99,12 @@ export async function exportRaw(
 		throw new RangeError(`windowBytes must be a positive multiple of ${ZERO_BLOCK_BYTES}`);
 	}
 	const overwrite = options.overwrite ?? false;
-	if (!overwrite && (await exists(outputPath))) {
+	const existing = await kindOf(outputPath);
+	if (existing === 'other') {
+		// Replacing a folder, device or socket by a rename is never what the user meant.
+		throw new RawExportError('write', outputPath, 'exists and is not a regular file');
+	}
+	if (existing === 'file' && !overwrite) {
 		throw new RawExportError('exists', outputPath, 'file already exists');
 	}
 	const partialPath = outputPath + PARTIAL_SUFFIX;
@@ -128,13 +133,14 @@ export async function exportRaw(
 			});
 		}
 		const dataBytes = await copyWindows(source, handle, partialPath, windowBytes, inFlight, options);
-		try {
-			await handle.truncate(source.sizeBytes);
-			if (options.fsync === true) await handle.sync();
-		} catch (cause) {
-			throw new RawExportError('write', partialPath, `cannot set the file size: ${errorText(cause)}`, {
-				cause,
-			});
+		if (options.fsync === true) {
+			try {
+				await handle.sync();
+			} catch (cause) {
+				throw new RawExportError('write', partialPath, `cannot flush the file: ${errorText(cause)}`, {
+					cause,
+				});
+			}
 		}
 		await handle.close();
 		try {
@@ -360,13 +366,23 @@ async function settleAll(promises: readonly Promise<void>[]): Promise<void> {
 	for (const r of results) if (r.status === 'rejected') throw r.reason;
 }
 
-async function exists(path: string): Promise<boolean> {
+/** What is at `path` (following symlinks): nothing, a regular file, or something else. */
+async function kindOf(path: string): Promise<'none' | 'file' | 'other'> {
 	try {
-		const h = await open(path, 'r');
-		await h.close();
-		return true;
+		return (await stat(path)).isFile() ? 'file' : 'other';
 	} catch (cause) {
-		return errnoCode(cause) !== 'ENOENT';
+		const code = errnoCode(cause);
+		if (code === 'ENOENT') return (await isDanglingLink(path)) ? 'file' : 'none';
+		return 'other';
+	}
+}
+
+/** A symlink whose target is missing still occupies the name. */
+async function isDanglingLink(path: string): Promise<boolean> {
+	try {
+		return (await lstat(path)).isSymbolicLink();
+	} catch {
+		return false;
 	}
 }
 

@@ -109,7 +109,9 @@ export const nodePlatform: DiskPlatform = {
 		const isZlib = b0 % 16 === 8 && (b0 * 256 + b1) % 31 === 0;
 		const fn = isZlib ? inflate : inflateRaw;
 		return new Promise((resolve, reject) => {
-			fn(compressed, { maxOutputLength: Math.max(1, maxOutBytes) }, (error, result) => {
+			// One chunk larger than the grain: one thread-pool round trip and no re-copy per grain.
+			const options = { maxOutputLength: Math.max(1, maxOutBytes), chunkSize: Math.max(64, maxOutBytes) + 1024 };
+			fn(compressed, options, (error, result) => {
 				if (error) {
 					reject(new VmdkError('VMDK_DECOMPRESS', `compressed grain does not inflate: ${error.message}`));
 				} else {

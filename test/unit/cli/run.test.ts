@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { VmdkError } from '../../../src/core/index.js';
 import { CommandError, type CliCommand, type CliIo } from '../../../src/cli/command.js';
-import { COMMANDS } from '../../../src/cli/commands/index.js';
+import { COMMAND_LOADERS, loadCommands } from '../../../src/cli/commands/index.js';
 import { EXIT_CODES } from '../../../src/cli/exit-codes.js';
 import { runCli, toCliFailure } from '../../../src/cli/run.js';
 
@@ -110,8 +110,12 @@ describe('runCli', () => {
 		});
 	});
 
-	it('registers info and export with --json', async () => {
-		expect(COMMANDS.map((c) => c.command)).toEqual(expect.arrayContaining(['info', 'export']));
+	it('registers info and export with --json, and loads only the command asked for', async () => {
+		const all = await loadCommands(['--help']);
+		expect(all.map((c) => c.command)).toEqual(COMMAND_LOADERS.map((l) => l.command));
+		expect(all.map((c) => c.command)).toEqual(expect.arrayContaining(['info', 'export']));
+		expect((await loadCommands(['--json', 'info', 'x.vmdk'])).map((c) => c.command)).toEqual(['info']);
+		expect((await loadCommands(['nosuch'])).length).toBe(COMMAND_LOADERS.length);
 		const c = captureIo();
 		expect(await runCli(['export', '--help'], c.io)).toBe(0);
 		expect(c.stdout()).toMatch(/--json/);

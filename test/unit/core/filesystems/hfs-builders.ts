@@ -90,6 +90,7 @@ function writeMdb(
 	const v = new DataView(bytes.buffer, bytes.byteOffset);
 	const m = 1024;
 	bytes.set([0x42, 0x44], m); // 'BD'
+	v.setUint16(m + 10, 1 << 8); // drAtrb: kHFSVolumeUnmountedBit
 	v.setUint16(m + 18, 100); // drNmAlBlks
 	v.setUint32(m + 20, fields.allocationBlockBytes);
 	v.setUint16(m + 28, fields.firstAllocationSector);

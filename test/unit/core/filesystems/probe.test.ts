@@ -12,7 +12,7 @@ import { isoDateUuid } from '../../../../src/core/filesystems/iso9660.js';
 import { udfUuidFromVolumeSetId } from '../../../../src/core/filesystems/udf.js';
 import { ascii } from '../../../helpers/bytes.js';
 import { buildExt, buildFat, buildNtfs } from './fs-builders.js';
-import { buildHfsPlusVolume } from './hfs-builders.js';
+import { buildHfsPlusVolume, buildHfsVolume } from './hfs-builders.js';
 
 const probe = (bytes: Uint8Array): ReturnType<typeof probeFilesystem> =>
 	probeFilesystem(new MemoryByteSource(bytes));
@@ -167,6 +167,22 @@ describe('probeFilesystem on hand-made volumes', () => {
 		expect(unjournaled?.health).toEqual({ dirty: false, journalDirty: undefined });
 	});
 
+	it('HFS: label, UUID and the unmounted attribute', async () => {
+		const clean = await probe(buildHfsVolume('Classic'));
+		expect(clean).toMatchObject({
+			type: 'hfs',
+			label: 'Classic',
+			blockSizeBytes: 512,
+			health: { dirty: false },
+		});
+		expect(clean?.uuid).toBe(
+			hfsUuidFromVolumeId(Uint8Array.of(0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0)),
+		);
+		const dirty = buildHfsVolume('Classic');
+		dirty[1024 + 10] = 0; // drAtrb high byte holds kHFSVolumeUnmountedBit
+		expect((await probe(dirty))?.health).toEqual({ dirty: true });
+	});
+
 	it('HFS+: a zero volume id gives no UUID; a bad block size is damaged', async () => {
 		expect(
 			(await probe(buildHfsPlusVolume({ name: 'x', volumeId: [0, 0, 0, 0, 0, 0, 0, 0] })))?.uuid,
@@ -174,6 +190,50 @@ describe('probeFilesystem on hand-made volumes', () => {
 		const bad = buildHfsPlusVolume({ name: 'x' });
 		new DataView(bad.buffer).setUint32(1024 + 40, 1000);
 		expect((await probe(bad))?.problem).toMatch(/HFS\+ volume header: blockSize 1000 is invalid/u);
+	});
+});
+
+describe('probeFilesystem on random bytes behind each signature', () => {
+	/** [name, offset, signature bytes]: enough to get each probe past its magic check. */
+	const SIGNATURES: [string, number, number[]][] = [
+		['luks', 0, [0x4c, 0x55, 0x4b, 0x53, 0xba, 0xbe, 0, 2]],
+		[
+			'lvm2',
+			512,
+			[...ascii('LABELONE'), 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...ascii('LVM2 001')],
+		],
+		['swap', 4086, [...ascii('SWAPSPACE2')]],
+		['ntfs', 3, [...ascii('NTFS    ')]],
+		['exfat', 3, [...ascii('EXFAT   ')]],
+		['fat', 0x36, [...ascii('FAT16   ')]],
+		['xfs', 0, [...ascii('XFSB')]],
+		['ext', 1080, [0x53, 0xef]],
+		['udf', 32768 + 2048 + 1, [...ascii('NSR02')]],
+		['iso', 32769, [...ascii('CD001')]],
+		['hfs', 1024, [...ascii('BD')]],
+		['hfsplus', 1024, [...ascii('H+')]],
+		['btrfs', 65536 + 0x40, [...ascii('_BHRfS_M')]],
+		['apfs', 32, [...ascii('NXSB')]],
+	];
+
+	it('never throws, and damaged results always carry a typed reason', async () => {
+		let seed = 0x1234567;
+		const random = (): number => {
+			seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+			return seed >>> 8;
+		};
+		for (const [name, offset, signature] of SIGNATURES) {
+			for (let round = 0; round < 40; round++) {
+				const bytes = new Uint8Array(1024 * 1024);
+				// Random bytes in the first 160 KiB (all the probes look at), zeros elsewhere.
+				for (let i = 0; i < 160 * 1024; i++) bytes[i] = random() & 0xff;
+				bytes.set(signature, offset);
+				if (name === 'udf') bytes.set(ascii('BEA01'), 32769);
+				const info = await probe(bytes);
+				if (info?.type === 'unknown')
+					expect(info.problem, `${name} round ${round}`).not.toMatch(/unexpectedly/u);
+			}
+		}
 	});
 });
 

@@ -54,7 +54,20 @@ describe('planVolume', () => {
 		).toEqual(['fusefat']);
 		expect(
 			labels(planVolume({ index: 1, type: 'exfat' }, caps({ isRoot: true }), { readWrite: false })),
-		).toEqual(['exfat-fuse']);
+		).toEqual(['exfat-fuse (loop)']);
+		// As root, exfat-fuse wants a block device: it runs on a loop device, or not at all.
+		const viaLoop = planVolume({ index: 1, type: 'exfat' }, caps({ isRoot: true }), { readWrite: false });
+		expect(viaLoop.kind === 'mount' && viaLoop.attempts[0]?.viaLoop).toBe(true);
+		expect(
+			labels(
+				planVolume({ index: 1, type: 'exfat' }, caps({ isRoot: true, tools: ['exfat-fuse'] }), {
+					readWrite: false,
+				}),
+			),
+		).toEqual(['skip: no helper for exfat on this host (install exfat-fuse; the kernel lacks exfat)']);
+		expect(labels(planVolume({ index: 1, type: 'exfat' }, caps(), { readWrite: false }))).toEqual([
+			'exfat-fuse',
+		]);
 	});
 
 	it('mounts xfs without log recovery and ext4 without journal replay when read-only', () => {
@@ -104,7 +117,7 @@ describe('planVolume', () => {
 		expect(LEGACY_UNKNOWN_ORDER).toEqual(['ntfs', 'msdos', 'ntfs-3g', 'hfs', 'ext2', 'ext3']);
 		const user = planVolume({ index: 1, type: null }, caps(), { readWrite: false });
 		expect(user.kind === 'mount' && user.guessed).toBe(true);
-		expect(labels(user)).toEqual(['fusefat', 'ntfs-3g', 'fuse2fs']);
+		expect(labels(user)).toEqual(['ntfs-3g', 'fuse2fs']);
 		const root = planVolume(
 			{ index: 1, type: null },
 			caps({ isRoot: true, kernel: ['ntfs3', 'vfat', 'hfsplus', 'ext4'] }),
@@ -113,7 +126,6 @@ describe('planVolume', () => {
 		expect(labels(root)).toEqual([
 			'kernel ntfs3 (loop)',
 			'kernel vfat (loop)',
-			'fusefat',
 			'ntfs-3g',
 			'kernel hfsplus (loop)',
 			'kernel ext4 (loop)',

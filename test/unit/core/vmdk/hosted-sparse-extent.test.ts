@@ -372,6 +372,24 @@ describe('HostedSparseExtent', () => {
 		expect((await rejection(open(both))).code).toBe('VMDK_CORRUPT');
 	});
 
+	it('warns about a damaged redundant GD and reads through the primary', async () => {
+		const img = buildSparse(spec);
+		const bytes = img.bytes.slice();
+		new DataView(bytes.buffer).setUint32(img.rgdAt, 0x7fffffff, true);
+		const { ext } = await open(bytes);
+		expect(ext.warnings).toEqual([expect.stringMatching(/^redundant grain directory ignored: .*entry 0/)]);
+		expectSameBytes(await readAll(ext), await readAll((await open(img.bytes)).ext));
+	});
+
+	it('ignores rgdOffset when the redundant-table flag is clear (as QEMU does)', async () => {
+		const img = buildSparse({ ...spec, flags: 0x5 }); // newline test + zeroed GTE, no bit 1
+		const bytes = img.bytes.slice();
+		new DataView(bytes.buffer).setUint32(img.gdAt, 0x7fffffff, true);
+		const err = await rejection(open(bytes));
+		expect(err.code).toBe('VMDK_CORRUPT');
+		expect(err.offsetBytes).toBe(img.gdAt);
+	});
+
 	it('uses the redundant copy of a grain table whose entries point past EOF', async () => {
 		const img = buildSparse(spec);
 		const bytes = img.bytes.slice();
@@ -392,6 +410,32 @@ describe('HostedSparseExtent', () => {
 			expect(err.code).toBe('VMDK_CORRUPT');
 			expect(err.offsetBytes).toBe(img.gtAt + 4);
 			expect(err.message).toContain('grain 1 is at sector 16777215');
+		}
+	});
+
+	it('survives random damage to its metadata: typed errors only, never a crash or a hang', async () => {
+		const img = buildSparse(spec);
+		const metadataEnd = img.grainAt.get(0)!;
+		let seed = 99;
+		const rand = (n: number) => {
+			seed = (seed * 1103515245 + 12345) >>> 0;
+			return seed % n;
+		};
+		for (let i = 0; i < 300; i++) {
+			const damaged = img.bytes.slice();
+			for (let k = 0; k <= i % 3; k++) damaged[rand(metadataEnd)] = rand(256);
+			try {
+				const { ext } = await open(damaged);
+				let pos = 0;
+				while (pos < ext.sizeBytes) {
+					const run = await ext.mapRun(pos, ext.sizeBytes);
+					if (run.kind === 'data')
+						await ext.readData(pos, new Uint8Array(run.lengthBytes), 0, run.lengthBytes);
+					pos += run.lengthBytes;
+				}
+			} catch (error) {
+				expect(error).toBeInstanceOf(VmdkError);
+			}
 		}
 	});
 

@@ -133,6 +133,12 @@ describe('exportRaw', () => {
 		});
 	});
 
+	it('refuses to replace a folder, even with overwrite', async () => {
+		const src = new MapSource([['data', 4096, pseudo]]);
+		await expect(exportRaw(src, dir, { overwrite: true })).rejects.toMatchObject({ reason: 'write' });
+		await expect(exportRaw(src, dir)).rejects.toThrow('not a regular file');
+	});
+
 	it('handles an empty disk', async () => {
 		const src = new MapSource([]);
 		const out = join(dir, 'empty.raw');

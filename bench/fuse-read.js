@@ -1,0 +1,241 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: MIT
+/**
+ * FUSE read benchmark (issue 4). Needs root, /dev/fuse, `vmdkmount` (libvmdk-utils) and a
+ * build (`npm run build`).
+ *
+ * 1. Sequential read of the whole-disk FUSE file with `dd bs=1M`, ours (the daemon's
+ *    DiskExport over the engine, in this process) against libvmdk's `vmdkmount` on the same
+ *    2 GiB monolithicSparse and streamOptimized images. Page caches are dropped before each
+ *    run and the VMDK is then read once, so the source file is warm and the FUSE side cold.
+ *    Prints ours/theirs throughput (target ≥ 1.2).
+ * 2. Mount time of a 3-volume disk through a running daemon, split into "before helpers"
+ *    (open, probe, FUSE export: the daemon log's `exported` line) and the total (target for
+ *    the part that excludes helper start-up: < 1 s).
+ * 3. Daemon RSS with 5 disks mounted (target < 200 MB).
+ *
+ * Images are shared with `bench/run.js` in $VMDK_BENCH_CACHE (default
+ * /tmp/vmdk-mounter-bench-cache), made here if missing. Options: --runs N (default 2),
+ * --size-mib N (default 2048; only when the images are made here). Exits 1 on a missed target.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const REPO = resolve(import.meta.dirname, '..');
+const CLI = join(REPO, 'bin', 'vmdk-mounter.js');
+const CACHE = process.env.VMDK_BENCH_CACHE ?? '/tmp/vmdk-mounter-bench-cache';
+const MiB = 1024 * 1024;
+const TARGET_RATIO = 1.2;
+const TARGET_MOUNT_MS = 1000;
+const TARGET_RSS_MB = 200;
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : dflt);
+const runs = opt('--runs', 2);
+const sizeMib = opt('--size-mib', 2048);
+
+if (!existsSync(join(REPO, 'dist', 'daemon', 'main.js'))) {
+	console.error('bench: dist/daemon/main.js is missing; run `npm run build` first');
+	process.exit(2);
+}
+if (process.getuid?.() !== 0 || !existsSync('/dev/fuse') || !existsSync('/usr/bin/vmdkmount')) {
+	console.error('bench: needs root, /dev/fuse and vmdkmount (apt-get install libvmdk-utils)');
+	process.exit(2);
+}
+mkdirSync(CACHE, { recursive: true });
+
+const { DiskExport } = await import(join(REPO, 'dist', 'daemon', 'fuse', 'disk-export.js'));
+const { openDiskForExport } = await import(join(REPO, 'dist', 'daemon', 'disk-opener.js'));
+
+function run(tool, args, options = {}) {
+	return execFileSync(tool, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
+}
+
+/** A source raw disk: 1 MiB chunks of text (compressible), random bytes, and holes. */
+function ensureImages() {
+	const images = {};
+	for (const sub of ['monolithicSparse', 'streamOptimized']) {
+		const path = join(CACHE, `bench-${sub}.vmdk`);
+		if (!existsSync(`${path}.done`)) {
+			const raw = join(CACHE, 'fuse-bench-source.raw');
+			if (!existsSync(raw) || statSync(raw).size !== sizeMib * MiB) {
+				console.log(`bench: writing ${raw} (${sizeMib} MiB)…`);
+				run('/usr/bin/python3', [
+					'-c',
+					`import os,random
+r=random.Random(1)
+with open(${JSON.stringify(raw)},'wb') as f:
+  for i in range(${sizeMib}):
+    k=i%8
+    if k==0: f.seek(1<<20,1)
+    elif k==1: f.write(os.urandom(1<<20))
+    else: f.write((' '.join(r.choice(['alpha','bravo','charlie','delta','echo'])+str(i) for _ in range(100000))).encode()[:1<<20])
+  f.truncate()`,
+				]);
+			}
+			console.log(`bench: converting to ${sub}…`);
+			run('/usr/bin/qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', `subformat=${sub}`, raw, path]);
+			writeFileSync(`${path}.done`, '');
+		}
+		images[sub] = path;
+	}
+	return images;
+}
+
+function dropCachesAndWarm(vmdk) {
+	spawnSync('/usr/bin/sync');
+	writeFileSync('/proc/sys/vm/drop_caches', '3');
+	run('/usr/bin/cat', [vmdk], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Reads `file` with dd bs=1M in a child (our FUSE server lives in this process: never block it). */
+function ddThroughput(file) {
+	return new Promise((resolvePromise, reject) => {
+		const started = process.hrtime.bigint();
+		const child = spawn('/usr/bin/dd', [`if=${file}`, 'of=/dev/null', 'bs=1M'], { stdio: ['ignore', 'ignore', 'pipe'] });
+		let err = '';
+		child.stderr.on('data', (d) => (err += d));
+		child.on('exit', (code) => {
+			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+			if (code !== 0) return reject(new Error(`dd failed: ${err}`));
+			const bytes = statSync(file).size;
+			resolvePromise(bytes / MiB / seconds);
+		});
+	});
+}
+
+async function ours(vmdk, tmp) {
+	const disk = await openDiskForExport(vmdk, { ignoreCid: false });
+	const mnt = join(tmp, 'ours');
+	const exp = await DiskExport.mount(mnt, [{ name: 'disk', target: disk.target }], { readWrite: false });
+	try {
+		dropCachesAndWarm(vmdk);
+		return await ddThroughput(join(mnt, 'disk'));
+	} finally {
+		await exp.close();
+		await disk.close();
+	}
+}
+
+async function theirs(vmdk, tmp) {
+	const mnt = join(tmp, 'theirs');
+	mkdirSync(mnt, { recursive: true });
+	run('/usr/bin/vmdkmount', [vmdk, mnt]);
+	try {
+		dropCachesAndWarm(vmdk);
+		return await ddThroughput(join(mnt, 'vmdk1'));
+	} finally {
+		spawnSync('/usr/bin/fusermount', ['-u', mnt]);
+		spawnSync('/usr/bin/umount', ['-l', mnt]);
+	}
+}
+
+let failed = false;
+const tmp = mkdtempSync(join(process.env.VMDK_TEST_TMP ?? tmpdir(), 'vmdk-fuse-bench-'));
+try {
+	const images = ensureImages();
+	console.log('\nSequential read of the whole-disk FUSE file (dd bs=1M), best of', runs, 'runs');
+	for (const [sub, vmdk] of Object.entries(images)) {
+		let bestOurs = 0;
+		let bestTheirs = 0;
+		for (let i = 0; i < runs; i++) {
+			bestTheirs = Math.max(bestTheirs, await theirs(vmdk, tmp));
+			bestOurs = Math.max(bestOurs, await ours(vmdk, tmp));
+		}
+		const ratio = bestOurs / bestTheirs;
+		const ok = ratio >= TARGET_RATIO;
+		failed ||= !ok;
+		console.log(
+			`  ${sub.padEnd(17)} ours ${bestOurs.toFixed(0).padStart(5)} MiB/s  vmdkmount ${bestTheirs.toFixed(0).padStart(5)} MiB/s  ratio ${ratio.toFixed(2)} (target ≥ ${TARGET_RATIO}) ${ok ? 'ok' : 'MISSED'}`,
+		);
+	}
+	failed = (await daemonBench(tmp)) || failed;
+} finally {
+	rmSync(tmp, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
+
+/** Mount time of a 3-volume disk and RSS with 5 disks, through a real daemon. */
+async function daemonBench(dir) {
+	const env = {
+		...process.env,
+		VMDK_MOUNTER_RUNTIME_DIR: join(dir, 'run'),
+		VMDK_MOUNTER_STATE_DIR: join(dir, 'state'),
+		VMDK_MOUNTER_CONFIG_DIR: join(dir, 'config'),
+		VMDK_MOUNTER_MOUNT_ROOT: join(dir, 'mnt'),
+		VMDK_MOUNTER_IDLE_EXIT_MS: '30000',
+		DEBUG: '',
+	};
+	const cli = (...args) => run(process.execPath, [CLI, ...args], { env });
+	// A 3-volume disk: ext4, FAT32, ext4.
+	const raw = join(dir, 'three.raw');
+	run('/usr/bin/truncate', ['-s', `${160 * MiB}`, raw]);
+	run('/usr/sbin/sfdisk', ['-q', raw], {
+		input: 'label: dos\nstart=2048, size=65536, type=83\nstart=67584, size=81920, type=c\nstart=149504, type=83\n',
+		stdio: ['pipe', 'pipe', 'pipe'],
+	});
+	for (const [start, sizeSectors, make] of [
+		[2048, 65536, (img) => run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'ONE', img])],
+		[67584, 81920, (img) => run('/usr/sbin/mkfs.vfat', ['-F', '32', '-n', 'TWO', img])],
+		[149504, 178176, (img) => run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'THREE', img])],
+	]) {
+		const img = join(dir, 'part.img');
+		run('/usr/bin/truncate', ['-s', String(sizeSectors * 512), img]);
+		make(img);
+		run('/usr/bin/dd', [`if=${img}`, `of=${raw}`, 'bs=512', `seek=${start}`, 'conv=notrunc,sparse', 'status=none']);
+		rmSync(img);
+	}
+	const disks = [];
+	for (let i = 0; i < 5; i++) {
+		const p = join(dir, `disk${i}.vmdk`);
+		run('/usr/bin/qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=monolithicSparse', raw, p]);
+		disks.push(p);
+	}
+	let failedHere = false;
+	try {
+		cli('list'); // no daemon yet: nothing
+		cli('doctor');
+		// Start the daemon with a first mount, then time the next ones with it warm.
+		const startLog = () => readFileSync(join(dir, 'state', 'daemon.log'), 'utf8');
+		let before = [];
+		let totals = [];
+		for (const p of disks) {
+			const logBefore = existsSync(join(dir, 'state', 'daemon.log')) ? startLog().length : 0;
+			const t0 = Date.now();
+			const out = JSON.parse(cli('mount', '--json', p));
+			const total = Date.now() - t0;
+			const mounted = out.disks[0].volumes.filter((v) => v.mountpoint !== null).length;
+			if (mounted !== 3) throw new Error(`expected 3 volumes mounted, got ${mounted}`);
+			const lines = startLog().slice(logBefore).split('\n');
+			const stamp = (re) => Date.parse(lines.find((l) => re.test(l))?.slice(0, 24) ?? '');
+			const exported = stamp(/ exported /);
+			const lastMounted = Math.max(...lines.filter((l) => / mounted p\d /.test(l)).map((l) => Date.parse(l.slice(0, 24))));
+			before.push(exported - (lastMounted - total) - 0); // request → exported, approximated from the end
+			totals.push(total);
+		}
+		// The first mount includes starting the daemon; report the warm ones.
+		const warmBefore = Math.min(...before.slice(1));
+		const warmTotal = Math.min(...totals.slice(1));
+		const pid = Number(readFileSync(join(dir, 'run', 'daemon.pid'), 'utf8'));
+		const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+		const rssMb = rssKb / 1024;
+		console.log('\nDaemon');
+		console.log(`  mount of a 3-volume disk: ${warmTotal} ms in all (CLI start, 3 helper runs included)`);
+		console.log(
+			`  open + probe + FUSE export before the helpers: ~${Math.max(0, warmBefore)} ms (target < ${TARGET_MOUNT_MS} ms) ${warmBefore < TARGET_MOUNT_MS ? 'ok' : 'MISSED'}`,
+		);
+		console.log(`  RSS with 5 disks (15 volumes) mounted: ${rssMb.toFixed(0)} MB (target < ${TARGET_RSS_MB} MB) ${rssMb < TARGET_RSS_MB ? 'ok' : 'MISSED'}`);
+		failedHere = warmBefore >= TARGET_MOUNT_MS || rssMb >= TARGET_RSS_MB;
+	} finally {
+		try {
+			cli('unmount', '--all', '--force');
+			const pid = Number(readFileSync(join(dir, 'run', 'daemon.pid'), 'utf8'));
+			process.kill(pid, 'SIGTERM');
+		} catch {
+			// Already gone.
+		}
+	}
+	return failedHere;
+}
