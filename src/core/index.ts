@@ -38,3 +38,4 @@ export { listVolumes, type FilesystemProbe } from './volumes/list-volumes.js';
 export { LinearVolumeSource, UnsupportedVolumeSource } from './volumes/lvm-volume-source.js';
 export type * from './filesystems/types.js';
 export { probeFilesystem } from './filesystems/probe.js';
+export * from './inspect/inspect.js';

@@ -28,6 +28,8 @@ export interface FilesystemSummary {
 		  }
 		| undefined;
 	readonly problem?: string | undefined;
+	/** APFS: names of the volumes inside the container. */
+	readonly volumeNames?: readonly string[] | undefined;
 }
 
 /** A volume in `info --json`. */
@@ -56,14 +58,40 @@ export interface DiskInfo {
 	};
 	readonly volumes: readonly VolumeInfo[];
 	readonly warnings: readonly string[];
+	/** VM slot (`scsi0:0`, `sata0:1`) when the disk came from a VM configuration. */
+	readonly controller?: string | undefined;
+	/** Set when this disk of a VM or folder could not be opened (the others are still shown). */
+	readonly error?: { readonly code: string; readonly message: string } | undefined;
+}
+
+/** A snapshot of the VM (`.vmsd`), for `info`. */
+export interface SnapshotInfo {
+	readonly uid: string;
+	readonly parentUid: string | null;
+	readonly displayName: string | null;
+	readonly description: string | null;
+	readonly createTimeUtc?: string | undefined;
+	/** Disk files this snapshot point uses, by slot. */
+	readonly disks: readonly { readonly node: string; readonly fileName: string }[];
+	/** True for the snapshot the current state descends from. */
+	readonly current: boolean;
 }
 
 /** The VM around the disks, when a bundle or folder was opened. */
 export interface VmInfo {
+	/** The `.vmx` (VMware) or `.vbox` (VirtualBox) file; for a plain folder, the folder. */
 	readonly vmxPath: string;
+	readonly kind: 'vmware' | 'virtualbox' | 'folder';
 	readonly displayName: string | null;
+	readonly guestOS?: string | null | undefined;
+	/** VMware `.lck` directories present: the VM looks like it is running. */
 	readonly locked: boolean;
+	/** The lock's owner is a process of this host that is gone. */
 	readonly staleLock?: boolean | undefined;
+	readonly lockPaths?: readonly string[] | undefined;
+	/** The `.vmsd` snapshot tree (empty when there is none). */
+	readonly snapshots?: readonly SnapshotInfo[] | undefined;
+	readonly warnings?: readonly string[] | undefined;
 }
 
 /** `info --json` output. */

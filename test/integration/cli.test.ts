@@ -35,10 +35,11 @@ async function cli(...args: string[]) {
 /** The CID and parentCID written in a descriptor (embedded or separate). */
 async function descriptorCids(path: string): Promise<{ cid: string; parentCid: string }> {
 	const text = (await readFile(path)).subarray(0, 64 * 1024).toString('latin1');
-	const cid = /^CID=([0-9a-f]{8})/im.exec(text)?.[1];
-	const parentCid = /^parentCID=([0-9a-f]{8})/im.exec(text)?.[1];
+	// qemu writes CIDs without leading zeros (`CID=a973390`); `info` always prints 8 digits.
+	const cid = /^CID=([0-9a-f]{1,8})\s/im.exec(text)?.[1];
+	const parentCid = /^parentCID=([0-9a-f]{1,8})\s/im.exec(text)?.[1];
 	if (cid === undefined || parentCid === undefined) throw new Error(`no CIDs in ${path}`);
-	return { cid: cid.toLowerCase(), parentCid: parentCid.toLowerCase() };
+	return { cid: cid.toLowerCase().padStart(8, '0'), parentCid: parentCid.toLowerCase().padStart(8, '0') };
 }
 
 /** Asserts a one-line error with the user-message title and no stack trace. */
@@ -111,6 +112,34 @@ describe('info', () => {
 	});
 });
 
+describe('export progress', () => {
+	it('draws a progress bar on a terminal only, never with --json', async () => {
+		const src = join(dir, 'streamOptimized.vmdk');
+		const plain = await cli('export', src, join(dir, 'plain.raw'));
+		expect(plain.status).toBe(0);
+		expect(plain.stderr).toBe('');
+		expect(plain.stdout).toMatch(/^Exported 64\.0 MiB \(.* of data\) to .*plain\.raw in /);
+		// `script` gives the CLI a pseudo-terminal, as a user's shell would.
+		const tty = await execa(
+			'script',
+			['-qec', `node ${CLI_BIN} export ${src} ${join(dir, 'tty.raw')}`, '/dev/null'],
+			{
+				reject: false,
+				env: { DEBUG: '' },
+			},
+		);
+		expect(tty.exitCode).toBe(0);
+		expect(tty.stdout).toContain('Exporting [');
+		const ttyJson = await execa(
+			'script',
+			['-qec', `node ${CLI_BIN} export --json ${src} ${join(dir, 'tty-json.raw')}`, '/dev/null'],
+			{ reject: false, env: { DEBUG: '' } },
+		);
+		expect(ttyJson.stdout).not.toContain('Exporting [');
+		expect(JSON.parse(ttyJson.stdout.replace(/\r/g, ''))).toMatchObject({ bytes: REFERENCE_SIZE_BYTES });
+	});
+});
+
 describe('CID mismatch', () => {
 	it('refuses a chain whose parent changed, and opens it with --ignore-cid and a warning', async () => {
 		// A copy of the chain whose base has a different CID than snap1 recorded.
@@ -122,10 +151,13 @@ describe('CID mismatch', () => {
 		const base = join(sub, 'chain-base.vmdk');
 		const bytes = await readFile(base);
 		const text = bytes.toString('latin1');
-		const at = text.search(/^CID=[0-9a-f]{8}/m);
-		expect(at).toBeGreaterThan(0);
-		const newCid = text.slice(at + 4, at + 12) === '0badc0de' ? '0badc0df' : '0badc0de';
-		bytes.write(newCid, at + 4, 'latin1');
+		// Overwrite the CID's digits in place with another value of the same width.
+		const match = /^CID=([0-9a-f]{1,8})\s/m.exec(text);
+		expect(match).not.toBeNull();
+		const digits = match![1]!;
+		const replacement = digits.startsWith('1') ? '2' + digits.slice(1) : '1' + digits.slice(1);
+		bytes.write(replacement, match!.index + 4, 'latin1');
+		const newCid = replacement.padStart(8, '0');
 		await writeFile(base, bytes);
 
 		const leaf = join(sub, `${CHAIN_LEAF}.vmdk`);
@@ -237,6 +269,12 @@ describe('failures', () => {
 		expect(a.status).toBe(EXIT_CODES.OUTPUT);
 		expectOneLineError(a.stderr, 'Output would overwrite a disk file', 'chain-base.vmdk');
 		expect(Buffer.compare(await readFile(join(dir, 'chain-base.vmdk')), chainBefore)).toBe(0);
+		// A symlink to an extent file (not a descriptor) of the disk being exported.
+		const flatAlias = join(dir, 'flat-alias.raw');
+		await symlink(join(dir, 'monolithicFlat-flat.vmdk'), flatAlias);
+		const f = await cli('export', '--force', join(dir, 'monolithicFlat.vmdk'), flatAlias);
+		expect(f.status).toBe(EXIT_CODES.OUTPUT);
+		expectOneLineError(f.stderr, 'Output would overwrite a disk file', 'monolithicFlat-flat.vmdk');
 		expect(Buffer.compare(await readFile(src), before)).toBe(0);
 		expect(Buffer.compare(await readFile(join(dir, 'monolithicFlat-flat.vmdk')), flatBefore)).toBe(0);
 		// A name that merely starts like a chain file is fine.

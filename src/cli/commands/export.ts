@@ -36,9 +36,16 @@ function checkOutputName(outputPath: string): void {
 	}
 }
 
-/** Refuses outputs that resolve (through symlinks) to a file of the disk's chain. */
+/**
+ * Refuses outputs that resolve (through symlinks) to a file of the disk's chain, or to any
+ * `.vmdk` (which covers extent files such as `-flat.vmdk` and `-s001.vmdk`).
+ */
 async function checkOutputNotInChain(outputPath: string, disk: VirtualDisk): Promise<void> {
 	const targets = [await realpathOrSelf(outputPath), await realpathOrSelf(outputPath + PARTIAL_SUFFIX)];
+	const vmdkTarget = targets.find((t) => /\.vmdk$/i.test(t));
+	if (vmdkTarget !== undefined) {
+		throw new CommandError('OUTPUT_IS_INPUT', `${outputPath}: resolves to ${vmdkTarget}, a disk file`);
+	}
 	for (const link of disk.chain) {
 		if (targets.includes(await realpathOrSelf(link.path))) {
 			throw new CommandError(

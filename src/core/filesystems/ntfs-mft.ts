@@ -36,11 +36,15 @@ const HIBERNATION_MAGIC = 'HIBR';
 
 /** One attribute header in an MFT record. */
 export interface NtfsAttribute {
+	/** Attribute type code (see NtfsAttr). */
 	readonly type: number;
 	/** Offset of the header in the record. */
 	readonly at: number;
+	/** Length of the whole attribute (header and value) in bytes. */
 	readonly length: number;
+	/** Value stored in clusters elsewhere (described by a run list). */
 	readonly nonResident: boolean;
+	/** Length of the attribute's name in UTF-16 units (0: unnamed). */
 	readonly nameLength: number;
 	/** Resident value (a view into the record), or null for non-resident attributes. */
 	readonly value: Uint8Array | null;
@@ -54,25 +58,28 @@ interface Run {
 
 /** Where the volume's structures are. */
 export interface NtfsGeometry {
-	readonly sectorSizeBytes: number;
+	/** Bytes per cluster (the unit of run lists). */
 	readonly clusterBytes: number;
-	readonly mftOffsetBytes: number;
+	/** Bytes per MFT record. */
 	readonly mftRecordBytes: number;
 }
 
+/** The update sequence stride is 512 bytes whatever the sector size (Linux NTFS_BLOCK_SIZE). */
+const FIXUP_STRIDE_BYTES = 512;
+
 /**
- * Undoes the update sequence array: the last two bytes of every sector of a record were replaced
- * by the sequence number on write. Returns null when the array is inconsistent (a torn write).
+ * Undoes the update sequence array: the last two bytes of every 512-byte stride of a record were
+ * replaced by the sequence number on write. Returns null when the array is inconsistent (torn).
  */
-export function applyFixups(record: Uint8Array, sectorSizeBytes: number): Uint8Array | null {
+export function applyFixups(record: Uint8Array): Uint8Array | null {
 	const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
 	const usaOffset = view.getUint16(4, true);
 	const usaCount = view.getUint16(6, true);
-	const sectors = Math.floor(record.length / sectorSizeBytes);
+	const sectors = Math.floor(record.length / FIXUP_STRIDE_BYTES);
 	if (usaCount === 0 || usaCount - 1 > sectors || usaOffset + usaCount * 2 > record.length) return null;
 	const sequence = view.getUint16(usaOffset, true);
 	for (let i = 1; i < usaCount; i++) {
-		const end = i * sectorSizeBytes - 2;
+		const end = i * FIXUP_STRIDE_BYTES - 2;
 		if (view.getUint16(end, true) !== sequence) return null;
 		view.setUint16(end, view.getUint16(usaOffset + i * 2, true), true);
 	}
@@ -169,7 +176,7 @@ async function readRecord(
 	if (at === null || !r.has(at, g.mftRecordBytes)) return null;
 	const raw = await r.read(at, g.mftRecordBytes, `NTFS MFT record ${n}`);
 	if (!matches(raw, 0, 'FILE')) return null;
-	return applyFixups(raw.slice(), g.sectorSizeBytes);
+	return applyFixups(raw.slice());
 }
 
 /** The record number named `name` (case-insensitive ASCII) among index entries at `at`, or null. */
@@ -241,7 +248,7 @@ async function findInRoot(
 		if (at === null || !r.has(at, indexBlockBytes)) continue;
 		const raw = await r.read(at, indexBlockBytes, 'NTFS index block');
 		if (!matches(raw, 0, 'INDX')) continue;
-		const block = applyFixups(raw.slice(), g.sectorSizeBytes);
+		const block = applyFixups(raw.slice());
 		if (!block) continue;
 		const header = new DataView(block.buffer, block.byteOffset, block.byteLength);
 		const hit = findInEntries(

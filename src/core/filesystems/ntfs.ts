@@ -89,12 +89,12 @@ export async function probeNtfs(r: ProbeReader): Promise<FilesystemInfo | null> 
 	const raw = await r.read(volumeOffsetBytes, mftRecordBytes, 'NTFS $Volume record');
 	if (!matches(raw, 0, 'FILE')) damaged('NTFS $Volume record', 'no FILE signature', volumeOffsetBytes);
 	// blkid reads the record without fixups; a torn record still yields its name that way.
-	const record = applyFixups(raw.slice(), sectorSizeBytes) ?? raw;
+	const record = applyFixups(raw.slice()) ?? raw;
 	const volume = readVolumeAttributes(record);
-	const geometry = { sectorSizeBytes, clusterBytes, mftOffsetBytes, mftRecordBytes };
+	const geometry = { clusterBytes, mftRecordBytes };
 	let hibernated: boolean | undefined;
 	try {
-		const mftRecord = applyFixups(record0.slice(), sectorSizeBytes);
+		const mftRecord = applyFixups(record0.slice());
 		hibernated = mftRecord ? await readHibernated(r, geometry, mftRecord) : undefined;
 	} catch (error) {
 		// A damaged directory makes hibernation unknown; it does not make the volume unknown.

@@ -63,10 +63,14 @@ export async function probeFilesystem(src: ByteSource): Promise<FilesystemInfo |
 			const info = await probe(reader);
 			if (info) return info;
 		} catch (error) {
-			const message = error instanceof Error ? error.message : String(error);
-			problem ??= isVmdkError(error)
-				? `${name}: ${message}`
-				: `${PROBE_INTERNAL_ERROR} (${name}): ${message}`;
+			if (problem !== null) continue;
+			if (isVmdkError(error)) {
+				// Offsets are relative to the probed volume (a partition, not the .vmdk file).
+				const at = error.offsetBytes === undefined ? '' : ` (at volume byte ${error.offsetBytes})`;
+				problem = `${name}: ${error.message}${at}`;
+			} else {
+				problem = `${PROBE_INTERNAL_ERROR} (${name}): ${error instanceof Error ? error.message : String(error)}`;
+			}
 		}
 	}
 	return problem === null ? null : { type: 'unknown', label: null, uuid: null, problem };

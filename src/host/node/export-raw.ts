@@ -71,9 +71,13 @@ export class RawExportError extends Error {
 	}
 }
 
-/** 8 MiB per window: large enough that per-window overhead vanishes, small enough to overlap. */
-export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
-/** Four windows in flight keep two cores and the disk busy without hoarding memory (32 MiB). */
+/**
+ * 4 MiB per window, 4 windows in flight (16 MiB of buffers). Measured on 2 GiB images (2 cores):
+ * 2–16 MiB windows and 2–8 in flight were all within noise of each other; 4 × 4 was at least
+ * as fast as any for both raw and compressed grains, with the least memory of the fast ones.
+ */
+export const DEFAULT_WINDOW_BYTES = 4 * 1024 * 1024;
+/** Windows in flight at once (see {@link DEFAULT_WINDOW_BYTES}). */
 export const DEFAULT_WINDOWS_IN_FLIGHT = 4;
 /** Granularity of all-zero detection: the usual filesystem block, so holes line up with blocks. */
 export const ZERO_BLOCK_BYTES = 4096;

@@ -89,7 +89,9 @@ describe('probeFilesystem on hand-made volumes', () => {
 		new DataView(bytes.buffer).setUint32(1024 + 24, 300, true);
 		const info = await probe(bytes);
 		expect(info).toMatchObject({ type: 'unknown', label: null, uuid: null });
-		expect(info?.problem).toMatch(/ext superblock: s_log_block_size 300 is out of range/u);
+		expect(info?.problem).toBe(
+			'ext: ext superblock: s_log_block_size 300 is out of range (at volume byte 1048)',
+		);
 	});
 
 	it('ext: a superblock cut off by the end of the source is unknown (truncated)', async () => {

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+/** Turns the engine's `Inspection` into the `info --json` contract (DESIGN.md). */
+import type {
+	DiskInspection,
+	Inspection,
+	Snapshot,
+	SnapshotTree,
+	VirtualDisk,
+	Volume,
+} from '../core/index.js';
+import type { DiskLayout } from '../core/index.js';
+import { isLockStale } from '../host/node/lock-liveness.js';
+import type { DiskInfo, InfoResult, SnapshotInfo, VmInfo, VolumeInfo } from '../shared/models.js';
+
+/** The `DiskInfo` of an open disk and its layout. */
+export function buildDiskInfo(disk: VirtualDisk, layout: DiskLayout, controller?: string): DiskInfo {
+	const chain = disk.chain.map((l) => ({
+		path: l.path,
+		createType: l.createType,
+		cid: l.cid,
+		parentCid: l.parentCid,
+	}));
+	return {
+		path: disk.path,
+		...(controller === undefined ? {} : { controller }),
+		createType: chain[0]?.createType ?? 'unknown',
+		capacityBytes: disk.sizeBytes,
+		chain,
+		partitionTable: {
+			scheme: layout.partitionTable.scheme,
+			...(layout.partitionTable.diskId === undefined ? {} : { diskId: layout.partitionTable.diskId }),
+		},
+		volumes: layout.volumes.map(volumeInfo),
+		warnings: [...disk.warnings, ...layout.warnings],
+	};
+}
+
+function volumeInfo(v: Volume): VolumeInfo {
+	return {
+		index: v.index,
+		name: v.name,
+		kind: v.kind,
+		startBytes: v.startBytes,
+		sizeBytes: v.sizeBytes,
+		...(v.partition === undefined
+			? {}
+			: { partitionType: { id: v.partition.typeId, name: v.partition.typeName } }),
+		...(v.partition?.name === undefined || v.partition.name === ''
+			? {}
+			: { partitionName: v.partition.name }),
+		...(v.lvmName === undefined ? {} : { lvmName: v.lvmName }),
+		filesystem: v.filesystem === null ? null : { ...v.filesystem },
+		...(v.unsupported === undefined ? {} : { unsupported: v.unsupported }),
+	};
+}
+
+function diskEntry(d: DiskInspection): DiskInfo {
+	if (d.disk !== undefined) return buildDiskInfo(d.disk, d.layout, d.controller);
+	return {
+		path: d.path,
+		...(d.controller === undefined ? {} : { controller: d.controller }),
+		createType: 'unknown',
+		capacityBytes: 0,
+		chain: [],
+		partitionTable: { scheme: 'none' },
+		volumes: [],
+		warnings: [],
+		error: { code: d.error.code, message: d.error.message },
+	};
+}
+
+function snapshotInfos(tree: SnapshotTree | null): SnapshotInfo[] {
+	if (tree === null) return [];
+	return tree.snapshots.map((s: Snapshot) => ({
+		uid: s.uid,
+		parentUid: s.parentUid ?? null,
+		displayName: s.displayName ?? null,
+		description: s.description ?? null,
+		...(s.createTimeUtc === undefined ? {} : { createTimeUtc: s.createTimeUtc }),
+		disks: s.disks.map((d) => ({ node: d.node, fileName: d.fileName })),
+		current: tree.current !== null && tree.current === s.uid,
+	}));
+}
+
+/** `info --json` for a whole inspection. */
+export function buildInfoResult(inspection: Inspection): InfoResult {
+	const disks = inspection.disks.map(diskEntry);
+	const t = inspection.target;
+	let vm: VmInfo | null = null;
+	switch (t.kind) {
+		case 'disk':
+			break;
+		case 'vm':
+			vm = {
+				vmxPath: t.vmxPath,
+				kind: 'vmware',
+				displayName: t.vm.displayName ?? null,
+				guestOS: t.vm.guestOS ?? null,
+				locked: t.lock.locked,
+				staleLock: t.lock.locked && isLockStale(t.lock),
+				lockPaths: t.lock.lockPaths,
+				snapshots: snapshotInfos(t.snapshots),
+				warnings: [...t.warnings, ...(t.snapshots?.warnings ?? [])],
+			};
+			break;
+		case 'vbox':
+			vm = {
+				vmxPath: t.vboxPath,
+				kind: 'virtualbox',
+				displayName: t.vm.displayName,
+				guestOS: t.vm.guestOS,
+				locked: false,
+				snapshots: [],
+				warnings: t.warnings,
+			};
+			break;
+		case 'folder':
+			vm = {
+				vmxPath: t.path,
+				kind: 'folder',
+				displayName: null,
+				locked: false,
+				snapshots: [],
+				warnings: t.warnings,
+			};
+			break;
+	}
+	return { disks, vm };
+}
