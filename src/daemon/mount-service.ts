@@ -134,6 +134,7 @@ export class DaemonMountService {
 	private async mountDisk(diskPath: string, request: MountRequest): Promise<DiskRecord> {
 		const { registry, paths, log } = this.deps;
 		const canonical = await realpath(diskPath).catch(() => resolve(diskPath));
+		log.info(`mounting ${canonical}`);
 		const existing = registry.all().find((d) => d.path === canonical);
 		if (existing !== undefined) {
 			const where = existing.volumes.find((v) => v.mountpoint !== null)?.mountpoint;

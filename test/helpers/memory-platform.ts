@@ -16,7 +16,9 @@ export class MemoryPlatform implements DiskPlatform {
 	async openFile(path: string): Promise<RandomAccessFile> {
 		const data = this.files.get(path);
 		if (data === undefined) throw new VmdkError('VMDK_MISSING_EXTENT', 'file not found', { file: path });
-		const self = this;
+		const count = (n: number): void => {
+			this.bytesRead += n;
+		};
 		return {
 			path,
 			sizeBytes: data.length,
@@ -28,7 +30,7 @@ export class MemoryPlatform implements DiskPlatform {
 					});
 				}
 				dest.set(data.subarray(position, position + length), destOffset);
-				self.bytesRead += length;
+				count(length);
 			},
 			async close() {},
 		};

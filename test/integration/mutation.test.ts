@@ -71,7 +71,7 @@ function pickOffset(rand: () => number, size: number): number {
 	return Math.floor(rand() * size);
 }
 
-async function exercise(bytes: Uint8Array, siblings: Record<string, Uint8Array>): Promise<'ok' | string> {
+async function exercise(bytes: Uint8Array, siblings: Record<string, Uint8Array>): Promise<string> {
 	const platform = new MemoryPlatform({ ...siblings, '/m/disk.vmdk': bytes });
 	let timer: NodeJS.Timeout | undefined;
 	const hang = new Promise<never>((_, reject) => {

@@ -4,7 +4,7 @@
  * disk opened through its snapshot chain, and each disk's partitions, LVM volumes and
  * filesystems. `info` prints it; the mounter picks helpers from it.
  */
-import { isVmdkError, VmdkError } from '../errors.js';
+import { isVmdkError, type VmdkError } from '../errors.js';
 import type { VirtualDisk } from '../disk/virtual-disk.js';
 import { probeFilesystem } from '../filesystems/probe.js';
 import type { DiskPlatform } from '../platform.js';
@@ -97,5 +97,5 @@ async function inspectOne(
 
 /** Closes every disk an inspection opened. */
 export async function closeInspection(inspection: Inspection): Promise<void> {
-	await Promise.all(inspection.disks.map((d) => d.disk?.close()));
+	await Promise.all(inspection.disks.map(async (d) => d.disk?.close()));
 }

@@ -125,7 +125,7 @@ export async function openDisk(
 					if (options.ignoreCid !== true) {
 						throw new VmdkError(
 							'VMDK_CID_MISMATCH',
-							`${mismatch} (open with "ignore CID" to read it anyway)`,
+							`${mismatch} (open with --ignore-cid to read it anyway)`,
 							{ file: child.path },
 						);
 					}
