@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Mounting when helpers are missing or fail: each case has its own daemon (the helper search
 // path is read when the daemon starts), and must end in a clear error with nothing left.
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt } from '../fixtures/reference-disk.js';
-import { MountEnv, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
+import { REPO_ROOT, ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 
 const missing = missingCapability();
 if (missing !== undefined && process.env.CI === 'true') {
@@ -77,6 +78,31 @@ describe.skipIf(missing !== undefined)('mount with missing or failing helpers', 
 		const both = await env.cli('mount', '--json', fx.mbrSparse);
 		expect(both.status).not.toBe(0);
 		expect(await env.leftovers()).toEqual([]);
+	});
+
+	it('one daemon per user: a second refuses to start; an idle daemon exits by itself', async () => {
+		const env = await MountEnv.create('vmdk-single-', { VMDK_MOUNTER_IDLE_EXIT_MS: '1500' });
+		envs.push(env);
+		expect((await env.cli('mount', fx.mbrSparse)).status).toBe(0);
+		const pid = await env.daemonPid();
+		expect(pid).toBeDefined();
+		const second = await execa(process.execPath, [join(REPO_ROOT, 'dist', 'daemon', 'main.js')], {
+			env: env.env,
+			reject: false,
+			timeout: 20_000,
+		});
+		expect(second.exitCode).toBe(0);
+		expect(second.stderr).toContain('another daemon is running');
+		expect(await env.daemonPid()).toBe(pid);
+		// Mounted: it stays past the idle time. Unmounted: it leaves.
+		await new Promise((r) => setTimeout(r, 2000));
+		expect(isAlive(pid ?? 0)).toBe(true);
+		expect((await env.cli('unmount', '--all')).status).toBe(0);
+		const deadline = Date.now() + 10_000;
+		while (isAlive(pid ?? 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+		expect(isAlive(pid ?? 0)).toBe(false);
+		expect(await env.leftovers()).toEqual([]);
+		expect((await readdir(env.runtimeDir)).filter((n) => n !== 'disks')).toEqual([]);
 	});
 
 	it('volumes that cannot be mounted are listed with the reason while the others mount', async () => {

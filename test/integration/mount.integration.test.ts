@@ -218,6 +218,45 @@ describe.skipIf(missing !== undefined)('mount (real daemon, FUSE and helpers)', 
 		expect(await hashAll()).toEqual(vmdkHashes);
 	});
 
+	it('a VM bundle mounts each of its disks', async () => {
+		const { copyFile, mkdir, rm } = await import('node:fs/promises');
+		const bundle = join(fx.dir, 'Test VM.vmwarevm');
+		await mkdir(bundle);
+		try {
+			await copyFile(fx.mbrSparse, join(bundle, 'Test VM.vmdk'));
+			await copyFile(fx.gptStream, join(bundle, 'Test VM-1.vmdk'));
+			await writeFile(
+				join(bundle, 'Test VM.vmx'),
+				[
+					'.encoding = "UTF-8"',
+					'config.version = "8"',
+					'displayName = "Test VM"',
+					'scsi0.present = "TRUE"',
+					'scsi0:0.present = "TRUE"',
+					'scsi0:0.fileName = "Test VM.vmdk"',
+					'scsi0:1.present = "TRUE"',
+					'scsi0:1.fileName = "Test VM-1.vmdk"',
+					'',
+				].join('\n'),
+			);
+			const r = await env.cli('mount', '--json', bundle);
+			expect(r.status, r.stderr).toBe(0);
+			const { disks } = parse(r.stdout);
+			expect(disks.map((d) => d.path)).toEqual([
+				join(bundle, 'Test VM.vmdk'),
+				join(bundle, 'Test VM-1.vmdk'),
+			]);
+			await expectFiles(volumeByType(disks[1]!, 'ntfs').mountpoint);
+			// Two disks, two folders under the mount root, named after the disks.
+			expect((await readdir(env.mountRoot)).sort()).toEqual(['Test VM', 'Test VM-1']);
+			const u = await env.cli('unmount', '--json', '--all');
+			expect(parse(u.stdout).disks).toHaveLength(2);
+		} finally {
+			await rm(bundle, { recursive: true, force: true });
+		}
+		expect(await env.leftovers()).toEqual([]);
+	});
+
 	it('a busy volume refuses to unmount and names the process; --force detaches it', async () => {
 		const disk = parse((await env.cli('mount', '--json', fx.mbrSparse)).stdout).disks[0]!;
 		const ext = volumeByType(disk, 'ext4');

@@ -15,15 +15,21 @@ export interface ReadTarget {
 /** Size of one read-ahead window in bytes. */
 export const READ_AHEAD_WINDOW_BYTES = 2 * 1024 * 1024;
 /** Windows fetched ahead of the one being read. */
-const WINDOWS_AHEAD = 2;
+const WINDOWS_AHEAD = 4;
 /** Sequential requests in a row before read-ahead starts. */
 const SEQUENTIAL_THRESHOLD = 2;
+
+/** One window: its pending read, and its bytes once they are in. */
+interface Window {
+	readonly pending: Promise<Uint8Array>;
+	data?: Uint8Array;
+}
 
 /** Per-handle read-ahead state. */
 export class ReadAhead {
 	private readonly target: ReadTarget;
 	private readonly windowBytes: number;
-	private readonly windows = new Map<number, Promise<Uint8Array>>();
+	private readonly windows = new Map<number, Window>();
 	private nextExpectedBytes = -1;
 	private sequentialRun = 0;
 
@@ -32,8 +38,12 @@ export class ReadAhead {
 		this.windowBytes = windowBytes;
 	}
 
-	/** Reads `length` bytes at `offsetBytes` (already clamped to the file) into `dest`. */
-	async read(offsetBytes: number, dest: Uint8Array, length: number): Promise<void> {
+	/**
+	 * Reads `length` bytes at `offsetBytes` (already clamped to the file) into `dest`. Returns
+	 * null when the bytes were copied synchronously from windows already in memory (the hot path
+	 * of a sequential copy: the FUSE reply goes out without a promise hop), otherwise a promise.
+	 */
+	read(offsetBytes: number, dest: Uint8Array, length: number): Promise<void> | null {
 		const sequential = offsetBytes === this.nextExpectedBytes;
 		this.nextExpectedBytes = offsetBytes + length;
 		this.sequentialRun = sequential ? this.sequentialRun + 1 : 0;
@@ -41,19 +51,31 @@ export class ReadAhead {
 		const last = Math.floor((offsetBytes + length - 1) / this.windowBytes);
 		const cached = this.windows.has(first) && this.windows.has(last);
 		if (this.sequentialRun < SEQUENTIAL_THRESHOLD && !cached) {
-			await this.target.readInto(offsetBytes, dest, 0, length);
-			return;
+			return this.target.readInto(offsetBytes, dest, 0, length);
 		}
 		for (let w = first; w <= last + WINDOWS_AHEAD; w++) this.ensure(w);
 		for (const key of this.windows.keys()) if (key < first) this.windows.delete(key);
+		let ready = true;
+		for (let w = first; w <= last; w++) ready &&= this.windows.get(w)?.data !== undefined;
+		if (ready) {
+			for (let w = first; w <= last; w++) this.copy(w, this.windows.get(w)?.data, offsetBytes, dest, length);
+			return null;
+		}
+		return this.readFromWindows(first, last, offsetBytes, dest, length);
+	}
+
+	private async readFromWindows(
+		first: number,
+		last: number,
+		offsetBytes: number,
+		dest: Uint8Array,
+		length: number,
+	): Promise<void> {
 		try {
 			for (let w = first; w <= last; w++) {
-				const data = await this.windows.get(w);
-				if (data === undefined) throw new Error('window evicted');
-				const windowStart = w * this.windowBytes;
-				const from = Math.max(offsetBytes, windowStart);
-				const to = Math.min(offsetBytes + length, windowStart + data.length);
-				dest.set(data.subarray(from - windowStart, to - windowStart), from - offsetBytes);
+				const window = this.windows.get(w);
+				if (window === undefined) throw new Error('window evicted');
+				this.copy(w, await window.pending, offsetBytes, dest, length);
 			}
 		} catch {
 			// A failed prefetch: forget it and read directly, so the error (if real) names this range.
@@ -62,20 +84,39 @@ export class ReadAhead {
 		}
 	}
 
+	private copy(
+		w: number,
+		data: Uint8Array | undefined,
+		offsetBytes: number,
+		dest: Uint8Array,
+		length: number,
+	): void {
+		if (data === undefined) throw new Error('window not loaded');
+		const windowStart = w * this.windowBytes;
+		const from = Math.max(offsetBytes, windowStart);
+		const to = Math.min(offsetBytes + length, windowStart + data.length);
+		dest.set(data.subarray(from - windowStart, to - windowStart), from - offsetBytes);
+	}
+
 	/** Drops cached windows (e.g. after a write). */
 	invalidate(): void {
 		this.windows.clear();
 	}
 
-	private ensure(window: number): void {
-		if (this.windows.has(window)) return;
-		const start = window * this.windowBytes;
+	private ensure(index: number): void {
+		if (this.windows.has(index)) return;
+		const start = index * this.windowBytes;
 		if (start >= this.target.sizeBytes) return;
 		const length = Math.min(this.windowBytes, this.target.sizeBytes - start);
 		const buffer = new Uint8Array(length);
-		const pending = this.target.readInto(start, buffer, 0, length).then(() => buffer);
+		const window: Window = {
+			pending: this.target.readInto(start, buffer, 0, length).then(() => {
+				window.data = buffer;
+				return buffer;
+			}),
+		};
 		// Unobserved prefetch failures are retried by the direct read above.
-		pending.catch(() => undefined);
-		this.windows.set(window, pending);
+		window.pending.catch(() => undefined);
+		this.windows.set(index, window);
 	}
 }
