@@ -11,7 +11,9 @@ fi
 
 work=$(mktemp -d /tmp/vmdk-demo.XXXXXX)
 cli="node bin/vmdk-mounter.js"
+# A private daemon for the demo, which exits two seconds after its last mount is gone.
 export VMDK_MOUNTER_RUNTIME_DIR="$work/run" VMDK_MOUNTER_STATE_DIR="$work/state" VMDK_MOUNTER_MOUNT_ROOT="$work/mounts"
+export VMDK_MOUNTER_IDLE_EXIT_MS=2000
 cleanup() {
 	$cli unmount --all >/dev/null 2>&1 || true
 	rm -rf "$work"

@@ -5,4 +5,13 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npx tsc -p test/tsconfig.json
 npm run --silent lint
-npx vitest run
+results=$(mktemp /tmp/vmdk-test-results.XXXXXX.json)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile="$results" || status=$?
+# One plain closing line that any CI can read.
+node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$results" || true
+rm -f "$results"
+exit "$status"
