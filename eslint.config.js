@@ -43,7 +43,16 @@ export default tseslint.config(
 		rules: {
 			'no-bitwise': 'off',
 			'no-restricted-imports': forbid(
-				[...NODE_BUILTINS, 'electron', 'execa', '**/shared/**', '**/host/**', '**/daemon/**', '**/cli/**', '**/main/**'],
+				[
+					...NODE_BUILTINS,
+					'electron',
+					'execa',
+					'**/shared/**',
+					'**/host/**',
+					'**/daemon/**',
+					'**/cli/**',
+					'**/main/**',
+				],
 				'src/core is the pure engine: no node:*, no electron, no processes, no other layer.',
 			),
 		},

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npx tsc -p test/tsconfig.json
 npm run --silent lint
+npx prettier --check .
 results=$(mktemp /tmp/vmdk-test-results.XXXXXX.json)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$results" || status=$?

@@ -29,7 +29,8 @@ import {
 const MIB = 1024 * 1024;
 const canLoop = process.getuid?.() === 0 && process.env.VMDK_SKIP_LOOP !== '1';
 // STYLE §38: under CI a missing capability is a failure, never a skip.
-if (!canLoop && process.env.CI === 'true') throw new Error('CI needs root and loop devices for the LVM2 probe test');
+if (!canLoop && process.env.CI === 'true')
+	throw new Error('CI needs root and loop devices for the LVM2 probe test');
 
 class FileSource implements ByteSource {
 	readonly sizeBytes: number;

@@ -50,7 +50,17 @@ beforeAll(async () => {
 	}
 	// A text descriptor beside its flat extent: mutations hit the descriptor text.
 	const flat = join(dir, 'flat.vmdk');
-	execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=monolithicFlat', raw, flat]);
+	execFileSync('qemu-img', [
+		'convert',
+		'-f',
+		'raw',
+		'-O',
+		'vmdk',
+		'-o',
+		'subformat=monolithicFlat',
+		raw,
+		flat,
+	]);
 	images.set('monolithicFlat', {
 		target: new Uint8Array(readFileSync(flat)),
 		siblings: { '/m/flat-flat.vmdk': new Uint8Array(readFileSync(join(dir, 'flat-flat.vmdk'))) },

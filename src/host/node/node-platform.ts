@@ -42,12 +42,22 @@ export class NodeRandomAccessFile implements RandomAccessFile {
 		while (done < length) {
 			let bytesRead: number;
 			try {
-				({ bytesRead } = await this.handle.read(dest, destOffset + done, length - done, positionBytes + done));
+				({ bytesRead } = await this.handle.read(
+					dest,
+					destOffset + done,
+					length - done,
+					positionBytes + done,
+				));
 			} catch (cause) {
-				throw new VmdkError('VMDK_IO', `read failed: ${errorText(cause)}`, {
-					file: this.path,
-					offsetBytes: positionBytes + done,
-				}, { cause });
+				throw new VmdkError(
+					'VMDK_IO',
+					`read failed: ${errorText(cause)}`,
+					{
+						file: this.path,
+						offsetBytes: positionBytes + done,
+					},
+					{ cause },
+				);
 			}
 			if (bytesRead === 0) {
 				throw new VmdkError(
@@ -110,7 +120,10 @@ export const nodePlatform: DiskPlatform = {
 		const fn = isZlib ? inflate : inflateRaw;
 		return new Promise((resolve, reject) => {
 			// One chunk larger than the grain: one thread-pool round trip and no re-copy per grain.
-			const options = { maxOutputLength: Math.max(1, maxOutBytes), chunkSize: Math.max(64, maxOutBytes) + 1024 };
+			const options = {
+				maxOutputLength: Math.max(1, maxOutBytes),
+				chunkSize: Math.max(64, maxOutBytes) + 1024,
+			};
 			fn(compressed, options, (error, result) => {
 				if (error) {
 					reject(new VmdkError('VMDK_DECOMPRESS', `compressed grain does not inflate: ${error.message}`));

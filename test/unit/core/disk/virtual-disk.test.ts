@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: MIT
 import { describe, expect, it } from 'vitest';
-import { ConcatExtents, VirtualDisk, ZeroExtentReader, type ExtentReader, type Run } from '../../../../src/core/index.js';
+import {
+	ConcatExtents,
+	VirtualDisk,
+	ZeroExtentReader,
+	type ExtentReader,
+	type Run,
+} from '../../../../src/core/index.js';
 
 /** An in-memory layer: `map[i]` says what grain i (of `grain` bytes) holds. */
 class GrainLayer implements ExtentReader {
@@ -25,7 +31,12 @@ class GrainLayer implements ExtentReader {
 	async close(): Promise<void> {}
 }
 
-const link = (path: string) => ({ path, createType: 'monolithicSparse', cid: '00000001', parentCid: 'ffffffff' });
+const link = (path: string) => ({
+	path,
+	createType: 'monolithicSparse',
+	cid: '00000001',
+	parentCid: 'ffffffff',
+});
 
 describe('VirtualDisk', () => {
 	it('falls through unallocated grains to the parent and then to zeros', async () => {
