@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
-import { VmdkError } from '../errors.js';
-import type { ByteSource } from '../io/byte-source.js';
+import { assertReadInRange, type ByteSource } from '../io/byte-source.js';
 import type { Descriptor } from '../vmdk/descriptor.js';
 import type { ExtentReader } from './extent-reader.js';
 
@@ -86,19 +85,7 @@ export class VirtualDisk implements ByteSource {
 	}
 
 	private checkRange(offsetBytes: number, length: number): void {
-		if (
-			!Number.isSafeInteger(offsetBytes) ||
-			!Number.isSafeInteger(length) ||
-			offsetBytes < 0 ||
-			length < 0 ||
-			offsetBytes + length > this.sizeBytes
-		) {
-			throw new VmdkError(
-				'VMDK_OUT_OF_RANGE',
-				`read of ${length} bytes at ${offsetBytes} is outside the disk (${this.sizeBytes} bytes)`,
-				{ file: this.path },
-			);
-		}
+		assertReadInRange(offsetBytes, length, this.sizeBytes, 'the disk', this.path);
 	}
 
 	private async mapLayer(index: number, offsetBytes: number, maxBytes: number): Promise<DiskRun> {

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 
+import { VmdkError } from '../errors.js';
+
 /** Read-only random access to bytes. Offsets and lengths are in bytes. */
 export interface ByteSource {
 	/** Total size in bytes. */
@@ -49,5 +51,31 @@ export function checkRange(offsetBytes: number, length: number, sizeBytes: numbe
 		offsetBytes + length > sizeBytes
 	) {
 		throw new RangeError(`read of ${length} bytes at ${offsetBytes} is outside 0..${sizeBytes}`);
+	}
+}
+
+/**
+ * Throws VMDK_OUT_OF_RANGE unless [offset, offset+length) lies within [0, size): the check every
+ * reader makes on its callers' ranges, naming the structure (`the disk`, `the COWD extent`).
+ */
+export function assertReadInRange(
+	offsetBytes: number,
+	length: number,
+	sizeBytes: number,
+	what: string,
+	file: string | undefined,
+): void {
+	if (
+		!Number.isSafeInteger(offsetBytes) ||
+		!Number.isSafeInteger(length) ||
+		offsetBytes < 0 ||
+		length < 0 ||
+		offsetBytes + length > sizeBytes
+	) {
+		throw new VmdkError(
+			'VMDK_OUT_OF_RANGE',
+			`read of ${length} bytes at ${offsetBytes} is outside ${what} (${sizeBytes} bytes)`,
+			{ file },
+		);
 	}
 }

@@ -21,7 +21,9 @@ import type { ExtentReader, Run, RunKind } from '../disk/extent-reader.js';
 import { checkLimit, Limits } from '../io/limits.js';
 import { assertOffset, Reader } from '../io/reader.js';
 import { SECTOR_SIZE_BYTES } from '../io/safe-number.js';
+import { assertReadInRange } from '../io/byte-source.js';
 import type { RandomAccessFile } from '../platform.js';
+import { LruCache, loadThroughCache } from './lru-cache.js';
 
 /** `'COWD'` as the first four bytes, read as a little-endian u32 (QEMU: `VMDK3_MAGIC`). */
 export const COWD_MAGIC = 0x44574f43;
@@ -239,14 +241,13 @@ export class CowdExtent implements ExtentReader {
 	private readonly file: RandomAccessFile;
 	/** Byte offset of each grain table in the file; 0 = not allocated. */
 	private readonly gtOffsetsBytes: Float64Array;
-	private readonly cache: Map<number, Promise<GrainTable>> = new Map();
-	private readonly cacheLimit: number;
+	private readonly cache: LruCache<number, Promise<GrainTable>>;
 
 	constructor(file: RandomAccessFile, header: CowdHeader, gtOffsetsBytes: Float64Array, cacheLimit: number) {
 		this.file = file;
 		this.header = header;
 		this.gtOffsetsBytes = gtOffsetsBytes;
-		this.cacheLimit = Math.max(1, Math.floor(cacheLimit));
+		this.cache = new LruCache({ maxEntries: Math.max(1, Math.floor(cacheLimit)) });
 		this.sizeBytes = header.capacitySectors * SECTOR_SIZE_BYTES;
 		this.grainSizeBytes = header.grainSizeSectors * SECTOR_SIZE_BYTES;
 	}
@@ -329,24 +330,7 @@ export class CowdExtent implements ExtentReader {
 
 	/** The decoded grain table `gdIndex` (allocated), from the cache or the file. */
 	private grainTable(gdIndex: number): Promise<GrainTable> {
-		const cached = this.cache.get(gdIndex);
-		if (cached !== undefined) {
-			// Re-insert to mark it most recently used.
-			this.cache.delete(gdIndex);
-			this.cache.set(gdIndex, cached);
-			return cached;
-		}
-		const loading = this.loadGrainTable(gdIndex);
-		this.cache.set(gdIndex, loading);
-		loading.catch(() => {
-			if (this.cache.get(gdIndex) === loading) this.cache.delete(gdIndex);
-		});
-		while (this.cache.size > this.cacheLimit) {
-			const oldest = this.cache.keys().next();
-			if (oldest.done === true) break;
-			this.cache.delete(oldest.value);
-		}
-		return loading;
+		return loadThroughCache(this.cache, gdIndex, () => this.loadGrainTable(gdIndex));
 	}
 
 	private async loadGrainTable(gdIndex: number): Promise<GrainTable> {
@@ -373,19 +357,7 @@ export class CowdExtent implements ExtentReader {
 	}
 
 	private checkRange(offsetBytes: number, length: number): void {
-		if (
-			!Number.isSafeInteger(offsetBytes) ||
-			!Number.isSafeInteger(length) ||
-			offsetBytes < 0 ||
-			length < 0 ||
-			offsetBytes + length > this.sizeBytes
-		) {
-			throw new VmdkError(
-				'VMDK_OUT_OF_RANGE',
-				`read of ${length} bytes at ${offsetBytes} is outside the COWD extent (${this.sizeBytes} bytes)`,
-				{ file: this.file.path },
-			);
-		}
+		assertReadInRange(offsetBytes, length, this.sizeBytes, 'the COWD extent', this.file.path);
 	}
 }
 

@@ -88,3 +88,23 @@ export class LruCache<K, V> {
 		}
 	}
 }
+
+/**
+ * The cached promise for `key`, or `load()` started and cached. Concurrent callers share one
+ * load; a load that rejects is dropped so that the next call tries again (and fails the same way
+ * on a damaged file, rather than caching the failure forever).
+ */
+export function loadThroughCache<K, V>(
+	cache: LruCache<K, Promise<V>>,
+	key: K,
+	load: () => Promise<V>,
+): Promise<V> {
+	const cached = cache.get(key);
+	if (cached !== undefined) return cached;
+	const loading = load();
+	cache.set(key, loading);
+	loading.catch(() => {
+		if (cache.has(key) && cache.get(key) === loading) cache.delete(key);
+	});
+	return loading;
+}

@@ -25,7 +25,9 @@ import type { ExtentReader, Run, RunKind } from '../disk/extent-reader.js';
 import { checkLimit, Limits } from '../io/limits.js';
 import { assertOffset, Reader } from '../io/reader.js';
 import { SECTOR_SIZE_BYTES, sectorsToBytes, toSafeNumber } from '../io/safe-number.js';
+import { assertReadInRange } from '../io/byte-source.js';
 import type { RandomAccessFile } from '../platform.js';
+import { LruCache, loadThroughCache } from './lru-cache.js';
 import type { EsxSparseOpenOptions } from './cowd-extent.js';
 
 /** Const-header magic, a little-endian u64 at byte 0 (QEMU: `SESPARSE_CONST_HEADER_MAGIC`). */
@@ -379,15 +381,14 @@ export class SeSparseExtent implements ExtentReader {
 	readonly grainSizeBytes: number;
 	private readonly file: RandomAccessFile;
 	private readonly layout: SeSparseLayout;
-	private readonly cache: Map<number, Promise<GrainTable>> = new Map();
-	private readonly cacheLimit: number;
+	private readonly cache: LruCache<number, Promise<GrainTable>>;
 
 	constructor(file: RandomAccessFile, layout: SeSparseLayout) {
 		this.file = file;
 		this.layout = layout;
 		this.header = layout.header;
 		this.volatileHeader = layout.volatileHeader;
-		this.cacheLimit = Math.max(1, Math.floor(layout.cacheLimit));
+		this.cache = new LruCache({ maxEntries: Math.max(1, Math.floor(layout.cacheLimit)) });
 		this.sizeBytes = layout.header.capacitySectors * SECTOR_SIZE_BYTES;
 		this.grainSizeBytes = SESPARSE_GRAIN_SIZE_SECTORS * SECTOR_SIZE_BYTES;
 	}
@@ -477,24 +478,7 @@ export class SeSparseExtent implements ExtentReader {
 
 	/** The decoded grain table `gdIndex` (allocated), from the cache or the file. */
 	private grainTable(gdIndex: number): Promise<GrainTable> {
-		const cached = this.cache.get(gdIndex);
-		if (cached !== undefined) {
-			// Re-insert to mark it most recently used.
-			this.cache.delete(gdIndex);
-			this.cache.set(gdIndex, cached);
-			return cached;
-		}
-		const loading = this.loadGrainTable(gdIndex);
-		this.cache.set(gdIndex, loading);
-		loading.catch(() => {
-			if (this.cache.get(gdIndex) === loading) this.cache.delete(gdIndex);
-		});
-		while (this.cache.size > this.cacheLimit) {
-			const oldest = this.cache.keys().next();
-			if (oldest.done === true) break;
-			this.cache.delete(oldest.value);
-		}
-		return loading;
+		return loadThroughCache(this.cache, gdIndex, () => this.loadGrainTable(gdIndex));
 	}
 
 	private async loadGrainTable(gdIndex: number): Promise<GrainTable> {
@@ -555,19 +539,7 @@ export class SeSparseExtent implements ExtentReader {
 	}
 
 	private checkRange(offsetBytes: number, length: number): void {
-		if (
-			!Number.isSafeInteger(offsetBytes) ||
-			!Number.isSafeInteger(length) ||
-			offsetBytes < 0 ||
-			length < 0 ||
-			offsetBytes + length > this.sizeBytes
-		) {
-			throw new VmdkError(
-				'VMDK_OUT_OF_RANGE',
-				`read of ${length} bytes at ${offsetBytes} is outside the seSparse extent (${this.sizeBytes} bytes)`,
-				{ file: this.file.path },
-			);
-		}
+		assertReadInRange(offsetBytes, length, this.sizeBytes, 'the seSparse extent', this.file.path);
 	}
 }
 
