@@ -7,7 +7,7 @@
 // make the probe throw or hang. VMDK_FUZZ_ROUNDS / VMDK_FUZZ_SEED run a longer or different
 // reproducible fuzz (default 150 rounds per image, seed 0x5eed1234).
 import { execFileSync } from 'node:child_process';
-import { open, writeFile, type FileHandle } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -25,34 +25,13 @@ import {
 	buildHfsVolume,
 	buildWrappedHfsPlusVolume,
 } from '../unit/core/filesystems/hfs-builders.js';
+import { FileByteSource } from '../../src/host/node/file-byte-source.js';
 
 const MIB = 1024 * 1024;
 const canLoop = process.getuid?.() === 0 && process.env.VMDK_SKIP_LOOP !== '1';
 // STYLE §38: under CI a missing capability is a failure, never a skip.
 if (!canLoop && process.env.CI === 'true')
 	throw new Error('CI needs root and loop devices for the LVM2 probe test');
-
-class FileSource implements ByteSource {
-	readonly sizeBytes: number;
-	private readonly handle: FileHandle;
-	constructor(handle: FileHandle, sizeBytes: number) {
-		this.handle = handle;
-		this.sizeBytes = sizeBytes;
-	}
-	static async open(path: string): Promise<FileSource> {
-		const handle = await open(path, 'r');
-		return new FileSource(handle, (await handle.stat()).size);
-	}
-	async read(offsetBytes: number, length: number): Promise<Uint8Array> {
-		const out = new Uint8Array(length);
-		const { bytesRead } = await this.handle.read(out, 0, length, offsetBytes);
-		if (bytesRead !== length) throw new Error(`short read at ${offsetBytes}`);
-		return out;
-	}
-	close(): Promise<void> {
-		return this.handle.close();
-	}
-}
 
 /** A source that returns `inner`'s bytes with some bytes replaced. */
 class PatchedSource implements ByteSource {
@@ -623,7 +602,7 @@ describe('filesystem probes agree with blkid -p', () => {
 			const path = paths.get(c.name) ?? '';
 			const expected = blkid(path);
 			expect(expected.TYPE, 'blkid recognises the image').toBe(c.type);
-			const src = await FileSource.open(path);
+			const src = await FileByteSource.open(path);
 			try {
 				const info = await probeFilesystem(src);
 				expect(comparable(info)).toEqual({
@@ -645,7 +624,7 @@ describe('filesystem probes agree with blkid -p', () => {
 
 	it('reports the labels and UUIDs we asked the tools for', async () => {
 		const probe = async (name: string): Promise<FilesystemInfo | null> => {
-			const src = await FileSource.open(paths.get(name) ?? '');
+			const src = await FileByteSource.open(paths.get(name) ?? '');
 			try {
 				return await probeFilesystem(src);
 			} finally {
@@ -697,7 +676,7 @@ describe('filesystem probes agree with blkid -p', () => {
 			name: string,
 			patches: [number, number][],
 		): Promise<FilesystemInfo | null> => {
-			const src = await FileSource.open(paths.get(name) ?? '');
+			const src = await FileByteSource.open(paths.get(name) ?? '');
 			try {
 				return await probeFilesystem(new PatchedSource(src, new Map(patches)));
 			} finally {
@@ -728,7 +707,7 @@ describe('filesystem probes agree with blkid -p', () => {
 		expect((await probePatched('ext3', []))?.health).toEqual({ needsRecovery: false, dirty: false });
 		// s_feature_incompat |= RECOVER (ext3 from mke2fs has no superblock checksum).
 		const incompat = 1024 + 96;
-		const ext3 = await FileSource.open(paths.get('ext3') ?? '');
+		const ext3 = await FileByteSource.open(paths.get('ext3') ?? '');
 		const original = (await ext3.read(incompat, 1))[0] ?? 0;
 		await ext3.close();
 		const recovering = await probePatched('ext3', [
@@ -739,7 +718,7 @@ describe('filesystem probes agree with blkid -p', () => {
 	});
 
 	it('APFS: corrupted but re-checksummed object map and volume superblock never break the probe', async () => {
-		const src = await FileSource.open(paths.get('apfs') ?? '');
+		const src = await FileByteSource.open(paths.get('apfs') ?? '');
 		try {
 			const u64 = async (at: number): Promise<number> =>
 				Number(new DataView((await src.read(at, 8)).buffer).getBigUint64(0, true));
@@ -787,7 +766,7 @@ describe('filesystem probes agree with blkid -p', () => {
 			MIB,
 		];
 		for (const c of built()) {
-			const src = await FileSource.open(paths.get(c.name) ?? '');
+			const src = await FileByteSource.open(paths.get(c.name) ?? '');
 			try {
 				if (c.truncatedTo !== undefined) {
 					const info = await probeWithin(new SliceByteSource(src, 0, c.truncatedTo), 10_000);
@@ -809,7 +788,7 @@ describe('filesystem probes agree with blkid -p', () => {
 		const random = prng(Number(process.env.VMDK_FUZZ_SEED ?? 0x5eed1234));
 		const ROUNDS = Number(process.env.VMDK_FUZZ_ROUNDS ?? 150);
 		for (const c of built()) {
-			const src = await FileSource.open(paths.get(c.name) ?? '');
+			const src = await FileByteSource.open(paths.get(c.name) ?? '');
 			try {
 				if (c.reseal) {
 					// Resealing an untouched superblock must reproduce the tool's own checksum.
@@ -868,7 +847,7 @@ describe.skipIf(!canLoop)('LVM2 PV label made by pvcreate', () => {
 	it('type LVM2_member, the PV UUID and version equal blkid', async () => {
 		const expected = blkid(path);
 		expect(expected.TYPE).toBe('LVM2_member');
-		const src = await FileSource.open(path);
+		const src = await FileByteSource.open(path);
 		try {
 			const info = await probeFilesystem(src);
 			expect(comparable(info)).toEqual({

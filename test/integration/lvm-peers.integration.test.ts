@@ -5,7 +5,7 @@
 // sources. Needs root and loop devices; this kernel has no device-mapper, so nothing is
 // activated. Teardown removes the VG and detaches every loop device even on failure.
 import { execFileSync } from 'node:child_process';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,6 +17,7 @@ import {
 	type FilesystemInfo,
 } from '../../src/core/index.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { FileByteSource } from '../../src/host/node/file-byte-source.js';
 
 const MIB = 1024 * 1024;
 /** losetup and pvcreate need root; a developer laptop without it skips, CI must not (STYLE §38). */
@@ -28,28 +29,6 @@ const SKIP_REASON = canRun ? '' : ' (skipped: needs root for losetup and pvcreat
 
 /** lvm2 settings for a machine without udev and device-mapper. */
 const LVM_CONFIG = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';
-
-class FileSource implements ByteSource {
-	readonly sizeBytes: number;
-	private readonly handle: FileHandle;
-	constructor(handle: FileHandle, sizeBytes: number) {
-		this.handle = handle;
-		this.sizeBytes = sizeBytes;
-	}
-	static async open(path: string): Promise<FileSource> {
-		const handle = await open(path, 'r');
-		return new FileSource(handle, (await handle.stat()).size);
-	}
-	async read(offsetBytes: number, length: number): Promise<Uint8Array> {
-		const out = new Uint8Array(length);
-		const { bytesRead } = await this.handle.read(out, 0, length, offsetBytes);
-		if (bytesRead !== length) throw new Error(`short read at ${offsetBytes}`);
-		return out;
-	}
-	close(): Promise<void> {
-		return this.handle.close();
-	}
-}
 
 function run(tool: string, args: string[], input?: string): string {
 	return execFileSync(tool, args, {
@@ -87,7 +66,7 @@ describe.skipIf(!canRun)(`LVM2 volumes made by the lvm2 tools${SKIP_REASON}`, ()
 	let cleanup: () => Promise<void>;
 	let diskPath: string;
 	let layout: DiskLayout;
-	let disk: FileSource;
+	let disk: FileByteSource;
 	let lvTwoDiskOffset = -1;
 	const lvmArgs = (): string[] => ['--devices', loops.join(','), '--config', LVM_CONFIG];
 	const P2_START = 16 * MIB;
@@ -179,7 +158,7 @@ describe.skipIf(!canRun)(`LVM2 volumes made by the lvm2 tools${SKIP_REASON}`, ()
 		}
 		// A real filesystem on lv-two (one segment, so it is contiguous on the disk).
 		run('mkfs.ext4', ['-q', '-F', '-L', 'inside-lv', '-E', `offset=${lvTwoDiskOffset}`, diskPath, '4M']);
-		disk = await FileSource.open(diskPath);
+		disk = await FileByteSource.open(diskPath);
 		layout = await listVolumes(disk, lvmOnlyProbe);
 	}, 120_000);
 

@@ -2,7 +2,7 @@
 // Differential tests: tables written by sfdisk and sgdisk must read back exactly as those
 // tools print them (start, size, type, GUIDs, names). Images are small sparse files.
 import { execFileSync } from 'node:child_process';
-import { open, truncate, type FileHandle } from 'node:fs/promises';
+import { open, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,32 +12,9 @@ import {
 	listVolumes,
 	probeFilesystem,
 	readPartitionTable,
-	type ByteSource,
 } from '../../src/core/index.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
-
-/** A read-only ByteSource over a file (the test's own, so the engine stays I/O-free). */
-class FileSource implements ByteSource {
-	readonly sizeBytes: number;
-	private readonly handle: FileHandle;
-	constructor(handle: FileHandle, sizeBytes: number) {
-		this.handle = handle;
-		this.sizeBytes = sizeBytes;
-	}
-	static async open(path: string): Promise<FileSource> {
-		const handle = await open(path, 'r');
-		return new FileSource(handle, (await handle.stat()).size);
-	}
-	async read(offsetBytes: number, length: number): Promise<Uint8Array> {
-		const out = new Uint8Array(length);
-		const { bytesRead } = await this.handle.read(out, 0, length, offsetBytes);
-		if (bytesRead !== length) throw new Error(`short read at ${offsetBytes}`);
-		return out;
-	}
-	close(): Promise<void> {
-		return this.handle.close();
-	}
-}
+import { FileByteSource } from '../../src/host/node/file-byte-source.js';
 
 function run(tool: string, args: string[], input?: string): string {
 	return execFileSync(tool, args, {
@@ -79,8 +56,8 @@ afterAll(async () => {
 	await cleanup();
 });
 
-async function withSource<T>(path: string, fn: (src: FileSource) => Promise<T>): Promise<T> {
-	const src = await FileSource.open(path);
+async function withSource<T>(path: string, fn: (src: FileByteSource) => Promise<T>): Promise<T> {
+	const src = await FileByteSource.open(path);
 	try {
 		return await fn(src);
 	} finally {

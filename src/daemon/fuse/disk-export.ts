@@ -65,7 +65,8 @@ interface FuseOptions {
 	subtype: string;
 	kernelCache: boolean;
 	allowOther: boolean;
-	timeout: number;
+	/** Per-operation timeout in ms; `false` turns the addon's timer off (0 would mean its default). */
+	timeout: number | false;
 }
 
 interface FuseInstance {
@@ -179,8 +180,9 @@ export class DiskExport {
 			// The kernel may cache pages across opens only when the bytes cannot change.
 			kernelCache: !readWrite,
 			allowOther: options.allowOther === true,
-			// 0 turns the addon's per-request timer off (it costs a timer per read on the hot path).
-			timeout: options.opTimeoutMs ?? 0,
+			// `false` turns the addon's per-request timer off (a setTimeout/clearTimeout pair per read
+			// on the hot path); the addon reads 0 as "use my 15 s default", so 0 must not reach it.
+			timeout: options.opTimeoutMs !== undefined && options.opTimeoutMs > 0 ? options.opTimeoutMs : false,
 		});
 	}
 
