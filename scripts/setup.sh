@@ -11,7 +11,7 @@ PACKAGES=(
 	util-linux fdisk gdisk                                # blkid, losetup, sfdisk, sgdisk
 	e2fsprogs fuse2fs dosfstools fusefat exfatprogs exfat-fuse ntfs-3g
 	xfsprogs btrfs-progs lvm2 cryptsetup-bin genisoimage udftools apfsprogs
-	mtools chromium hyperfine procps psmisc
+	mtools procps psmisc time                             # mcopy for FAT fixtures; fuser/ps; /usr/bin/time in bench
 )
 
 if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null; then
