@@ -19,10 +19,15 @@ const WINDOWS_AHEAD = 4;
 /** Sequential requests in a row before read-ahead starts. */
 const SEQUENTIAL_THRESHOLD = 2;
 
+/** Spare window buffers kept per handle for reuse. */
+const SPARE_BUFFERS = 2;
+
 /** One window: its pending read, and its bytes once they are in. */
 interface Window {
 	readonly pending: Promise<Uint8Array>;
 	data?: Uint8Array;
+	/** Asynchronous readers still to copy out of it: its buffer must not be reused before. */
+	waiters: number;
 }
 
 /** Per-handle read-ahead state. */
@@ -30,6 +35,11 @@ export class ReadAhead {
 	private readonly target: ReadTarget;
 	private readonly windowBytes: number;
 	private readonly windows = new Map<number, Window>();
+	/**
+	 * Buffers of windows already passed, reused for new windows: a fresh 2 MiB allocation is a
+	 * new mapping that the kernel zero-fills page by page (~512 page faults per window).
+	 */
+	private readonly spare: Uint8Array[] = [];
 	private nextExpectedBytes = -1;
 	private sequentialRun = 0;
 
@@ -54,7 +64,7 @@ export class ReadAhead {
 			return this.target.readInto(offsetBytes, dest, 0, length);
 		}
 		for (let w = first; w <= last + WINDOWS_AHEAD; w++) this.ensure(w);
-		for (const key of this.windows.keys()) if (key < first) this.windows.delete(key);
+		for (const [key, window] of this.windows) if (key < first) this.drop(key, window);
 		let ready = true;
 		for (let w = first; w <= last; w++) ready &&= this.windows.get(w)?.data !== undefined;
 		if (ready) {
@@ -75,7 +85,12 @@ export class ReadAhead {
 			for (let w = first; w <= last; w++) {
 				const window = this.windows.get(w);
 				if (window === undefined) throw new Error('window evicted');
-				this.copy(w, await window.pending, offsetBytes, dest, length);
+				window.waiters++;
+				try {
+					this.copy(w, await window.pending, offsetBytes, dest, length);
+				} finally {
+					window.waiters--;
+				}
 			}
 		} catch {
 			// A failed prefetch: forget it and read directly, so the error (if real) names this range.
@@ -101,6 +116,21 @@ export class ReadAhead {
 	/** Drops cached windows (e.g. after a write). */
 	invalidate(): void {
 		this.windows.clear();
+		this.spare.length = 0;
+	}
+
+	/** Forgets a window; its buffer is kept for reuse when nobody can still read from it. */
+	private drop(key: number, window: Window): void {
+		this.windows.delete(key);
+		const data = window.data;
+		if (
+			data !== undefined &&
+			window.waiters === 0 &&
+			data.length === this.windowBytes &&
+			this.spare.length < SPARE_BUFFERS
+		) {
+			this.spare.push(data);
+		}
 	}
 
 	private ensure(index: number): void {
@@ -108,8 +138,10 @@ export class ReadAhead {
 		const start = index * this.windowBytes;
 		if (start >= this.target.sizeBytes) return;
 		const length = Math.min(this.windowBytes, this.target.sizeBytes - start);
-		const buffer = new Uint8Array(length);
+		const buffer =
+			length === this.windowBytes ? (this.spare.pop() ?? new Uint8Array(length)) : new Uint8Array(length);
 		const window: Window = {
+			waiters: 0,
 			pending: this.target.readInto(start, buffer, 0, length).then(() => {
 				window.data = buffer;
 				return buffer;

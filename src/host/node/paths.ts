@@ -46,15 +46,25 @@ export interface AppPaths {
 export const SOCKET_FILE_NAME = 'control.sock';
 
 /** Resolves the paths from an environment (default: this process's). */
-export function appPaths(env: NodeJS.ProcessEnv = process.env): AppPaths {
+export function appPaths(
+	env: NodeJS.ProcessEnv = process.env,
+	platform: NodeJS.Platform = process.platform,
+): AppPaths {
 	const home = env.HOME ?? homedir();
 	const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-	const runtimeDir = nonEmpty(env.VMDK_MOUNTER_RUNTIME_DIR) ?? defaultRuntimeDir(env, uid, home);
+	// macOS keeps everything, the socket included, in the app's Application Support folder
+	// (DESIGN.md); the environment overrides still win.
+	const macSupport =
+		platform === 'darwin' ? join(home, 'Library', 'Application Support', 'VMDK Mounter') : undefined;
+	const runtimeDir =
+		nonEmpty(env.VMDK_MOUNTER_RUNTIME_DIR) ?? macSupport ?? defaultRuntimeDir(env, uid, home);
 	const stateDir =
 		nonEmpty(env.VMDK_MOUNTER_STATE_DIR) ??
+		macSupport ??
 		join(nonEmpty(env.XDG_STATE_HOME) ?? join(home, '.local', 'state'), 'vmdk-mounter');
 	const configDir =
 		nonEmpty(env.VMDK_MOUNTER_CONFIG_DIR) ??
+		macSupport ??
 		join(nonEmpty(env.XDG_CONFIG_HOME) ?? join(home, '.config'), 'vmdk-mounter');
 	return {
 		runtimeDir,

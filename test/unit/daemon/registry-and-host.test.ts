@@ -111,5 +111,12 @@ describe('host parsing', () => {
 			'/run/user/5/vmdk-mounter/control.sock',
 		);
 		expect(appPaths({ HOME: '/h', VMDK_MOUNTER_MOUNT_ROOT: '/mnt/v' }).mountRootOverride).toBe('/mnt/v');
+		// macOS: the socket where DESIGN.md puts it; overrides still win.
+		const mac = appPaths({ HOME: '/Users/me' }, 'darwin');
+		expect(mac.socketPath).toBe('/Users/me/Library/Application Support/VMDK Mounter/control.sock');
+		expect(mac.settingsPath).toBe('/Users/me/Library/Application Support/VMDK Mounter/settings.json');
+		expect(appPaths({ HOME: '/Users/me', VMDK_MOUNTER_RUNTIME_DIR: '/tmp/r' }, 'darwin').socketPath).toBe(
+			'/tmp/r/control.sock',
+		);
 	});
 });
