@@ -4,7 +4,7 @@
  * serves. Partitions and the whole disk read straight from the `VirtualDisk` into FUSE's
  * buffer; LVM volumes go through their mapped ByteSource.
  */
-import { listVolumes, openDisk, probeFilesystem, type FilesystemInfo, type Volume } from '../core/index.js';
+import { inspectLayout, openDisk, type FilesystemInfo, type Volume } from '../core/index.js';
 import { nodePlatform } from '../host/node/node-platform.js';
 import type { ReadTarget } from './fuse/read-ahead.js';
 
@@ -37,7 +37,7 @@ export type DiskOpener = (path: string, options: { ignoreCid: boolean }) => Prom
 export const openDiskForExport: DiskOpener = async (path, options) => {
 	const disk = await openDisk(path, nodePlatform, { ignoreCid: options.ignoreCid });
 	try {
-		const layout = await listVolumes(disk, probeFilesystem);
+		const layout = await inspectLayout(disk);
 		const volumes = layout.volumes.map((v): OpenedVolume => {
 			const direct = v.kind !== 'lvm';
 			const target: ReadTarget = direct
