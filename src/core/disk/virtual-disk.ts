@@ -23,6 +23,12 @@ export interface DiskLayer {
 	readonly descriptor?: Descriptor | undefined;
 }
 
+/** A warning list owned by a reader that may add to it while reading, and the file it is about. */
+export interface LiveWarnings {
+	readonly file: string;
+	readonly list: readonly string[];
+}
+
 /** A kind of byte range of the whole disk, after the chain has been resolved. */
 export interface DiskRun {
 	/** `data` must be read; `zero` is known zeros (unallocated everywhere, or zeroed). */
@@ -38,15 +44,28 @@ export class VirtualDisk implements ByteSource {
 	readonly sizeBytes: number;
 	/** Leaf first, base last. */
 	readonly layers: readonly DiskLayer[];
-	/** Things the user should know but that did not stop the open (e.g. an ignored CID mismatch). */
-	readonly warnings: readonly string[];
+	private readonly openWarnings: readonly string[];
+	private readonly liveWarnings: readonly LiveWarnings[];
 
-	constructor(layers: readonly DiskLayer[], warnings: readonly string[] = []) {
+	constructor(
+		layers: readonly DiskLayer[],
+		warnings: readonly string[] = [],
+		liveWarnings: readonly LiveWarnings[] = [],
+	) {
 		this.layers = layers;
-		this.warnings = warnings;
+		this.openWarnings = warnings;
+		this.liveWarnings = liveWarnings;
 		const leaf = layers[0];
 		if (leaf === undefined) throw new Error('VirtualDisk needs at least one layer');
 		this.sizeBytes = leaf.reader.sizeBytes;
+	}
+
+	/**
+	 * Things the user should know but that did not stop the open (an ignored CID mismatch, a
+	 * redundant grain table in use — including ones found while reading).
+	 */
+	get warnings(): readonly string[] {
+		return [...this.openWarnings, ...this.liveWarnings.flatMap((l) => l.list.map((w) => `${l.file}: ${w}`))];
 	}
 
 	/** Path of the leaf image (what the user opened). */

@@ -18,7 +18,7 @@
  */
 import { ConcatExtents } from '../disk/concat-extents.js';
 import { ZeroExtentReader, type ExtentReader } from '../disk/extent-reader.js';
-import { VirtualDisk, type DiskLayer } from '../disk/virtual-disk.js';
+import { VirtualDisk, type LiveWarnings, type DiskLayer } from '../disk/virtual-disk.js';
 import { VmdkError, isVmdkError, type ErrorLocation } from '../errors.js';
 import { Limits, checkLimit } from '../io/limits.js';
 import {
@@ -61,6 +61,8 @@ export interface OpenDiskOptions {
 
 /** What every step of one `openDisk` call shares. */
 interface OpenContext {
+	/** Warning lists of extents that may still grow after the open. */
+	readonly liveWarnings: LiveWarnings[];
 	readonly platform: DiskPlatform;
 	readonly options: OpenDiskOptions;
 	/** Bounds the open extent files of the whole chain. */
@@ -84,7 +86,12 @@ export async function openDisk(
 	platform: DiskPlatform,
 	options: OpenDiskOptions = {},
 ): Promise<VirtualDisk> {
-	const ctx: OpenContext = { platform, options, pool: new FilePool(platform, options.maxOpenFiles) };
+	const ctx: OpenContext = {
+		platform,
+		options,
+		pool: new FilePool(platform, options.maxOpenFiles),
+		liveWarnings: [],
+	};
 	const layers: DiskLayer[] = [];
 	const warnings: string[] = [];
 	const seen = new Set<string>();
@@ -151,7 +158,7 @@ export async function openDisk(
 		await closeQuietly(layers.map((l) => l.reader));
 		throw error;
 	}
-	return new VirtualDisk(layers, warnings);
+	return new VirtualDisk(layers, warnings, ctx.liveWarnings);
 }
 
 /** Opens one image: its descriptor (text or embedded) and its extents. */
@@ -255,7 +262,7 @@ async function openLayer(
 	try {
 		for (const extent of descriptor.extents) {
 			const own = extent === selfExtent ? self : undefined;
-			readers.push(await openExtent(path, extent, ctx, own, warnings));
+			readers.push(await openExtent(path, extent, ctx, own));
 		}
 	} catch (error) {
 		await closeQuietly(readers);
@@ -270,7 +277,6 @@ async function openExtent(
 	extent: DescriptorExtent,
 	ctx: OpenContext,
 	self: { file: RandomAccessFile; owned: boolean } | undefined,
-	warnings: string[],
 ): Promise<ExtentReader> {
 	const lineLocation: ErrorLocation = { file: descriptorPath };
 	const sizeBytes = sectorsToBytes(extent.sizeSectors, 'extent size', lineLocation);
@@ -293,7 +299,7 @@ async function openExtent(
 		file = await openCheckedFile(extentPath, ctx, 'extent', descriptorPath, extent.lineNumber);
 	}
 	try {
-		const reader = await openExtentReader(extent, sizeBytes, file, ctx, warnings);
+		const reader = await openExtentReader(extent, sizeBytes, file, ctx);
 		if (self !== undefined) self.owned = true;
 		return reader;
 	} catch (error) {
@@ -308,7 +314,6 @@ async function openExtentReader(
 	sizeBytes: number,
 	file: RandomAccessFile,
 	ctx: OpenContext,
-	warnings: string[],
 ): Promise<ExtentReader> {
 	switch (extent.type) {
 		case 'FLAT':
@@ -324,7 +329,8 @@ async function openExtentReader(
 			);
 		case 'SPARSE': {
 			const sparse = await openHostedSparseExtent(file, ctx.platform);
-			warnings.push(...sparse.warnings.map((w) => `${file.path}: ${w}`));
+			// Its list grows while reading (a redundant table used later): the disk shows it live.
+			ctx.liveWarnings.push({ file: file.path, list: sparse.warnings });
 			return fitToLine(sparse, sizeBytes, extent, file.path);
 		}
 		case 'VMFSSPARSE':

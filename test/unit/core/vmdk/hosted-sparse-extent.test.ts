@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { VmdkError } from '../../../../src/core/index.js';
+import { openDisk, VmdkError } from '../../../../src/core/index.js';
+import { MemoryPlatform } from '../../../helpers/memory-platform.js';
 import {
 	openHostedSparseExtent,
 	readEmbeddedDescriptor,
@@ -398,6 +399,26 @@ describe('HostedSparseExtent', () => {
 		expect(ext.warnings).toEqual([]);
 		expectSameBytes(await readAll(ext), await readAll((await open(img.bytes)).ext));
 		expect(ext.warnings.join()).toMatch(/grain table 0 .* using its redundant copy/);
+	});
+
+	it("shows a redundant grain table found while reading in the open disk's warnings", async () => {
+		const descriptor = [
+			'# Disk DescriptorFile',
+			'version=1',
+			'CID=12345678',
+			'parentCID=ffffffff',
+			'createType="monolithicSparse"',
+			`RW ${spec.capacitySectors} SPARSE "lazy.vmdk"`,
+			'',
+		].join('\n');
+		const img = buildSparse({ ...spec, descriptor });
+		const bytes = img.bytes.slice();
+		new DataView(bytes.buffer).setUint32(img.gtAt + 10 * 4, 0x00ffffff, true);
+		const disk = await openDisk('/vm/lazy.vmdk', new MemoryPlatform({ '/vm/lazy.vmdk': bytes }));
+		expect(disk.warnings).toEqual([]);
+		await disk.read(0, disk.sizeBytes);
+		expect(disk.warnings.join()).toMatch(/^\/vm\/lazy\.vmdk: grain table 0 .* using its redundant copy/);
+		await disk.close();
 	});
 
 	it('rejects a grain past EOF without a redundant copy, at the GTE offset, and ends runs before it', async () => {
