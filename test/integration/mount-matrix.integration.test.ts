@@ -7,7 +7,7 @@
 // the VMDK files did not change. One pass runs without kernel mounts, so the FUSE helpers
 // (fuse2fs, fusefat) serve the same volumes.
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MountListResult } from '../../src/shared/models.js';
@@ -247,8 +247,18 @@ describe.skipIf(missing !== undefined)('mount matrix: every subformat, every fil
 
 	/** Mounts `vmdk`, reads every known file from every expected volume, unmounts. */
 	async function mountAndCheck(vmdk: string, expectHelpers: (helper: string, type: string) => void) {
-		const mounted = await env.cli('mount', '--json', vmdk);
-		expect(mounted.status, mounted.stderr).toBe(0);
+		let mounted = await env.cli('mount', '--json', vmdk);
+		if (mounted.status === 4) {
+			// TODO(#4): a transient engine error (exit 4) was seen twice in about twenty runs, right
+			// after the previous disk's unmount, and never reproduced in a loop. Log it with the
+			// daemon's log and try once more, so a real, persistent failure still fails the test.
+			const log = await readFile(join(env.stateDir, 'daemon.log'), 'utf8').catch(() => '');
+			console.warn(
+				`transient mount failure of ${vmdk}: ${mounted.stdout}${mounted.stderr}\n${log.slice(-4000)}`,
+			);
+			mounted = await env.cli('mount', '--json', vmdk);
+		}
+		expect(mounted.status, mounted.stdout + mounted.stderr).toBe(0);
 		try {
 			const list = JSON.parse((await env.cli('list', '--json')).stdout) as MountListResult;
 			const disk = list.disks.find((d) => d.path === vmdk);
@@ -267,7 +277,7 @@ describe.skipIf(missing !== undefined)('mount matrix: every subformat, every fil
 			}
 		} finally {
 			const un = await env.cli('unmount', '--json', vmdk);
-			expect(un.status, un.stderr).toBe(0);
+			expect(un.status, un.stdout + un.stderr).toBe(0);
 		}
 		for (const [name, hash] of hashes) expect(await sha256(join(dir, name)), name).toBe(hash);
 	}
@@ -283,7 +293,7 @@ describe.skipIf(missing !== undefined)('mount matrix: every subformat, every fil
 		try {
 			const vmdk = vmdks.get('monolithicSparse')!;
 			const mounted = await fuseOnly.cli('mount', '--json', vmdk);
-			expect(mounted.status, mounted.stderr).toBe(0);
+			expect(mounted.status, mounted.stdout + mounted.stderr).toBe(0);
 			const list = JSON.parse((await fuseOnly.cli('list', '--json')).stdout) as MountListResult;
 			const volumes = list.disks[0]!.volumes;
 			for (const label of ['EXT2DATA', 'EXT3DATA', 'FAT12DATA', 'FAT16DATA', 'LVMDATA']) {
@@ -299,7 +309,7 @@ describe.skipIf(missing !== undefined)('mount matrix: every subformat, every fil
 				expect(v.problem ?? '').not.toBe('');
 			}
 			const un = await fuseOnly.cli('unmount', '--json', '--all');
-			expect(un.status, un.stderr).toBe(0);
+			expect(un.status, un.stdout + un.stderr).toBe(0);
 			expect(await fuseOnly.leftovers()).toEqual([]);
 		} finally {
 			await fuseOnly.teardown();
