@@ -26,12 +26,9 @@ import {
 	buildWrappedHfsPlusVolume,
 } from '../unit/core/filesystems/hfs-builders.js';
 import { FileByteSource } from '../../src/host/node/file-byte-source.js';
+import { describeNeeding, rootMissing } from '../helpers/capability.js';
 
 const MIB = 1024 * 1024;
-const canLoop = process.getuid?.() === 0 && process.env.VMDK_SKIP_LOOP !== '1';
-// STYLE §38: under CI a missing capability is a failure, never a skip.
-if (!canLoop && process.env.CI === 'true')
-	throw new Error('CI needs root and loop devices for the LVM2 probe test');
 
 /** A source that returns `inner`'s bytes with some bytes replaced. */
 class PatchedSource implements ByteSource {
@@ -825,46 +822,50 @@ describe('filesystem probes agree with blkid -p', () => {
 	});
 });
 
-describe.skipIf(!canLoop)('LVM2 PV label made by pvcreate', () => {
-	let dir: string;
-	let cleanup: () => Promise<void>;
-	let loop = '';
-	let path = '';
+describeNeeding(
+	process.env.VMDK_SKIP_LOOP === '1' ? 'VMDK_SKIP_LOOP=1' : rootMissing(),
+	'LVM2 PV label made by pvcreate',
+	() => {
+		let dir: string;
+		let cleanup: () => Promise<void>;
+		let loop = '';
+		let path = '';
 
-	beforeAll(async () => {
-		({ dir, cleanup } = await makeTempDir('vmdk-fs-lvm-'));
-		path = join(dir, 'pv.img');
-		run('truncate', ['-s', '8M', path]);
-		loop = run('losetup', ['-f', '--show', path]).trim();
-		const config = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';
-		run('pvcreate', ['--devices', loop, '--config', config, '-y', loop]);
-	});
-	afterAll(async () => {
-		if (loop) run('losetup', ['-d', loop]);
-		await cleanup();
-	});
+		beforeAll(async () => {
+			({ dir, cleanup } = await makeTempDir('vmdk-fs-lvm-'));
+			path = join(dir, 'pv.img');
+			run('truncate', ['-s', '8M', path]);
+			loop = run('losetup', ['-f', '--show', path]).trim();
+			const config = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';
+			run('pvcreate', ['--devices', loop, '--config', config, '-y', loop]);
+		});
+		afterAll(async () => {
+			if (loop) run('losetup', ['-d', loop]);
+			await cleanup();
+		});
 
-	it('type LVM2_member, the PV UUID and version equal blkid', async () => {
-		const expected = blkid(path);
-		expect(expected.TYPE).toBe('LVM2_member');
-		const src = await FileByteSource.open(path);
-		try {
-			const info = await probeFilesystem(src);
-			expect(comparable(info)).toEqual({
-				TYPE: expected.TYPE,
-				LABEL: expected.LABEL,
-				UUID: expected.UUID,
-				VERSION: expected.VERSION,
-			});
-			for (let round = 0, random = prng(7); round < 100; round++) {
-				const patches = new Map([[Math.floor(random() * 1024), Math.floor(random() * 256)]]);
-				expectNoInternalError(
-					await probeWithin(new PatchedSource(src, patches), 10_000),
-					`lvm round ${round}`,
-				);
+		it('type LVM2_member, the PV UUID and version equal blkid', async () => {
+			const expected = blkid(path);
+			expect(expected.TYPE).toBe('LVM2_member');
+			const src = await FileByteSource.open(path);
+			try {
+				const info = await probeFilesystem(src);
+				expect(comparable(info)).toEqual({
+					TYPE: expected.TYPE,
+					LABEL: expected.LABEL,
+					UUID: expected.UUID,
+					VERSION: expected.VERSION,
+				});
+				for (let round = 0, random = prng(7); round < 100; round++) {
+					const patches = new Map([[Math.floor(random() * 1024), Math.floor(random() * 256)]]);
+					expectNoInternalError(
+						await probeWithin(new PatchedSource(src, patches), 10_000),
+						`lvm round ${round}`,
+					);
+				}
+			} finally {
+				await src.close();
 			}
-		} finally {
-			await src.close();
-		}
-	});
-});
+		});
+	},
+);

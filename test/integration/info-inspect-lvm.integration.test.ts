@@ -5,7 +5,7 @@
 // filesystem blkid finds at that offset, and the partitions must be sfdisk's. Teardown removes
 // the VG and detaches the loop device even on failure.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DiskInfo } from '../../src/shared/models.js';
 import {
 	blkidAt,
@@ -17,14 +17,10 @@ import {
 	writeFilesystemAt,
 } from '../fixtures/make-inspect-disks.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { describeNeeding, rootMissing } from '../helpers/capability.js';
 
 const MIB = 1024 * 1024;
 /** losetup and pvcreate need root; without it the test skips, CI must not (STYLE §38). */
-const canRun = process.getuid?.() === 0;
-if (!canRun && process.env.CI === 'true') {
-	throw new Error('CI must run the LVM info test (root and loop devices)');
-}
-const SKIP_REASON = canRun ? '' : ' (skipped: needs root for losetup and pvcreate)';
 
 /** lvm2 settings for a machine without udev and device-mapper. */
 const LVM_CONFIG = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';
@@ -34,7 +30,7 @@ const PV_SIZE_SECTORS = 65536;
 const LV_BYTES = 12 * MIB;
 const SUBFORMATS = ['monolithicSparse', 'streamOptimized'] as const;
 
-describe.skipIf(!canRun)(`info on an LVM disk made by the lvm2 tools${SKIP_REASON}`, () => {
+describeNeeding(rootMissing(), `info on an LVM disk made by the lvm2 tools`, () => {
 	const vg = `vgi${process.pid}x${Math.floor(Math.random() * 1e6)}`;
 	let loop: string | undefined;
 	let vgCreated = false;

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
 	LinearVolumeSource,
 	listVolumes,
@@ -18,14 +18,10 @@ import {
 } from '../../src/core/index.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { FileByteSource } from '../../src/host/node/file-byte-source.js';
+import { describeNeeding, rootMissing } from '../helpers/capability.js';
 
 const MIB = 1024 * 1024;
 /** losetup and pvcreate need root; a developer laptop without it skips, CI must not (STYLE §38). */
-const canRun = process.getuid?.() === 0;
-if (!canRun && process.env.CI === 'true') {
-	throw new Error('CI must run the LVM integration test (root and loop devices)');
-}
-const SKIP_REASON = canRun ? '' : ' (skipped: needs root for losetup and pvcreate)';
 
 /** lvm2 settings for a machine without udev and device-mapper. */
 const LVM_CONFIG = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';
@@ -59,7 +55,7 @@ function patternBlock(lv: string, at: number): Uint8Array {
 	return block;
 }
 
-describe.skipIf(!canRun)(`LVM2 volumes made by the lvm2 tools${SKIP_REASON}`, () => {
+describeNeeding(rootMissing(), `LVM2 volumes made by the lvm2 tools`, () => {
 	const vg = `vgt${process.pid}x${Math.floor(Math.random() * 1e6)}`;
 	const loops: string[] = [];
 	let dir: string;

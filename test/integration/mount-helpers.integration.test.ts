@@ -4,16 +4,12 @@
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO_ROOT, ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
+import { describeNeeding } from '../helpers/capability.js';
 
-const missing = missingCapability();
-if (missing !== undefined && process.env.CI === 'true') {
-	throw new Error(`CI must run the mount integration tests: ${missing}`);
-}
-
-describe.skipIf(missing !== undefined)('mount with missing or failing helpers', () => {
+describeNeeding(missingCapability(), 'mount with missing or failing helpers', () => {
 	let fx: Fixtures;
 	let fixturesEnv: MountEnv;
 	const envs: MountEnv[] = [];
