@@ -23,6 +23,7 @@ import { assertOffset, Reader } from '../io/reader.js';
 import { SECTOR_SIZE_BYTES } from '../io/safe-number.js';
 import { assertReadInRange } from '../io/byte-source.js';
 import type { RandomAccessFile } from '../platform.js';
+import { walkGrainRun } from './grain-run.js';
 import { LruCache, loadThroughCache } from './lru-cache.js';
 
 /** `'COWD'` as the first four bytes, read as a little-endian u32 (QEMU: `VMDK3_MAGIC`). */
@@ -39,8 +40,6 @@ export const COWD_ENTRY_SIZE_BYTES = 4;
 export const COWD_GT_SIZE_BYTES = COWD_GT_ENTRIES * COWD_ENTRY_SIZE_BYTES;
 /** Grain tables kept in memory per extent by default (16 KiB each, so 4 MiB). */
 export const COWD_DEFAULT_GT_CACHE_ENTRIES = 256;
-/** At most this many grain tables are loaded by one `mapRun` call, so a run query stays cheap. */
-const MAX_GT_LOADS_PER_MAP_RUN = 8;
 
 const NAME_FIELD_BYTES = 60;
 const DESCRIPTION_FIELD_BYTES = 512;
@@ -254,40 +253,19 @@ export class CowdExtent implements ExtentReader {
 
 	async mapRun(offsetBytes: number, maxBytes: number): Promise<Run> {
 		this.checkRange(offsetBytes, 1);
-		const endBytes = Math.min(this.sizeBytes, offsetBytes + Math.max(1, maxBytes));
-		const gtSpanBytes = COWD_GT_ENTRIES * this.grainSizeBytes;
-		let grain = Math.floor(offsetBytes / this.grainSizeBytes);
-		let kind: RunKind | undefined;
-		let posBytes = grain * this.grainSizeBytes;
-		let loads = 0;
-		while (posBytes < endBytes) {
-			const gdIndex = Math.floor(grain / COWD_GT_ENTRIES);
-			if (this.gtOffsetsBytes[gdIndex] === 0) {
-				// A whole grain table's span is unallocated: skip it without reading.
-				if (kind !== undefined && kind !== 'unallocated') break;
-				kind = 'unallocated';
-				posBytes = (gdIndex + 1) * gtSpanBytes;
-				grain = (gdIndex + 1) * COWD_GT_ENTRIES;
-				continue;
-			}
-			if (!this.cache.has(gdIndex)) {
-				if (kind !== undefined && loads >= MAX_GT_LOADS_PER_MAP_RUN) break;
-				loads++;
-			}
-			const table = await this.grainTable(gdIndex);
-			const tableEnd = (gdIndex + 1) * COWD_GT_ENTRIES;
-			let stop = false;
-			for (; grain < tableEnd && posBytes < endBytes; grain++, posBytes += this.grainSizeBytes) {
-				const grainKind: RunKind = (table[grain % COWD_GT_ENTRIES] ?? 0) === 0 ? 'unallocated' : 'data';
-				if (kind === undefined) kind = grainKind;
-				else if (grainKind !== kind) {
-					stop = true;
-					break;
-				}
-			}
-			if (stop) break;
-		}
-		return { kind: kind ?? 'unallocated', lengthBytes: Math.min(posBytes, endBytes) - offsetBytes };
+		return walkGrainRun(
+			{
+				sizeBytes: this.sizeBytes,
+				grainSizeBytes: this.grainSizeBytes,
+				entriesPerTable: COWD_GT_ENTRIES,
+				hasTable: (gdIndex) => this.gtOffsetsBytes[gdIndex] !== 0,
+				isCached: (gdIndex) => this.cache.has(gdIndex),
+				table: (gdIndex) => this.grainTable(gdIndex),
+				kindOf: (table: GrainTable, index): RunKind => ((table[index] ?? 0) === 0 ? 'unallocated' : 'data'),
+			},
+			offsetBytes,
+			maxBytes,
+		);
 	}
 
 	async readData(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {

@@ -27,6 +27,7 @@ import { assertOffset, Reader } from '../io/reader.js';
 import { SECTOR_SIZE_BYTES, sectorsToBytes, toSafeNumber } from '../io/safe-number.js';
 import { assertReadInRange } from '../io/byte-source.js';
 import type { RandomAccessFile } from '../platform.js';
+import { walkGrainRun } from './grain-run.js';
 import { LruCache, loadThroughCache } from './lru-cache.js';
 import type { EsxSparseOpenOptions } from './cowd-extent.js';
 
@@ -48,8 +49,6 @@ export const SESPARSE_ENTRY_SIZE_BYTES = 8;
 export const SESPARSE_GT_ENTRIES = (SESPARSE_GT_SIZE_SECTORS * SECTOR_SIZE_BYTES) / SESPARSE_ENTRY_SIZE_BYTES;
 /** Grain tables kept in memory per extent by default (32 KiB raw each). */
 export const SESPARSE_DEFAULT_GT_CACHE_ENTRIES = 128;
-/** At most this many grain tables are loaded by one `mapRun` call. */
-const MAX_GT_LOADS_PER_MAP_RUN = 8;
 
 /** Top 32 bits of an allocated grain-directory entry (QEMU's strict check). */
 const GD_ALLOCATED_HIGH = 0x10000000;
@@ -395,40 +394,19 @@ export class SeSparseExtent implements ExtentReader {
 
 	async mapRun(offsetBytes: number, maxBytes: number): Promise<Run> {
 		this.checkRange(offsetBytes, 1);
-		const endBytes = Math.min(this.sizeBytes, offsetBytes + Math.max(1, maxBytes));
-		const gtSpanBytes = SESPARSE_GT_ENTRIES * this.grainSizeBytes;
-		let grain = Math.floor(offsetBytes / this.grainSizeBytes);
-		let posBytes = grain * this.grainSizeBytes;
-		let kind: RunKind | undefined;
-		let loads = 0;
-		while (posBytes < endBytes) {
-			const gdIndex = Math.floor(grain / SESPARSE_GT_ENTRIES);
-			if (this.layout.gtOffsetsBytes[gdIndex] === 0) {
-				// No grain table: the whole 16 MiB span is unallocated, no read needed.
-				if (kind !== undefined && kind !== 'unallocated') break;
-				kind = 'unallocated';
-				posBytes = (gdIndex + 1) * gtSpanBytes;
-				grain = (gdIndex + 1) * SESPARSE_GT_ENTRIES;
-				continue;
-			}
-			if (!this.cache.has(gdIndex)) {
-				if (kind !== undefined && loads >= MAX_GT_LOADS_PER_MAP_RUN) break;
-				loads++;
-			}
-			const table = await this.grainTable(gdIndex);
-			const tableEnd = (gdIndex + 1) * SESPARSE_GT_ENTRIES;
-			let stop = false;
-			for (; grain < tableEnd && posBytes < endBytes; grain++, posBytes += this.grainSizeBytes) {
-				const grainKind = entryKind(table[grain % SESPARSE_GT_ENTRIES] ?? UNALLOCATED_ENTRY);
-				if (kind === undefined) kind = grainKind;
-				else if (grainKind !== kind) {
-					stop = true;
-					break;
-				}
-			}
-			if (stop) break;
-		}
-		return { kind: kind ?? 'unallocated', lengthBytes: Math.min(posBytes, endBytes) - offsetBytes };
+		return walkGrainRun(
+			{
+				sizeBytes: this.sizeBytes,
+				grainSizeBytes: this.grainSizeBytes,
+				entriesPerTable: SESPARSE_GT_ENTRIES,
+				hasTable: (gdIndex) => this.layout.gtOffsetsBytes[gdIndex] !== 0,
+				isCached: (gdIndex) => this.cache.has(gdIndex),
+				table: (gdIndex) => this.grainTable(gdIndex),
+				kindOf: (table: GrainTable, index): RunKind => entryKind(table[index] ?? UNALLOCATED_ENTRY),
+			},
+			offsetBytes,
+			maxBytes,
+		);
 	}
 
 	async readData(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {
