@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # Every Debian package the app, its helpers and the tests use.
 PACKAGES=(
-	build-essential python3 pkg-config libfuse-dev fuse3 # @cocalc/fuse-native builds against libfuse 2
+	build-essential python3 pkg-config fuse3
+	libfuse3-dev libfuse-dev                              # our FUSE addon (libfuse 3); @cocalc/fuse-native (libfuse 2)
 	qemu-utils libvmdk-utils                              # peers: qemu-img / qemu-io, vmdkmount
 	util-linux fdisk gdisk                                # blkid, losetup, sfdisk, sgdisk
 	e2fsprogs fuse2fs dosfstools fusefat exfatprogs exfat-fuse ntfs-3g
@@ -40,3 +41,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 npm run --silent build
+
+# Our libfuse 3 addon (native/fuse3): rebuilt when its sources are newer than the build. Where
+# it cannot build (no libfuse 3, e.g. macOS with macFUSE) the daemon falls back to fuse-native.
+addon=native/fuse3/build/Release/vmdk_fuse3.node
+if [ ! -f "$addon" ] || [ -n "$(find native/fuse3/vmdk_fuse3.c native/fuse3/binding.gyp -newer "$addon")" ]; then
+	if pkg-config --exists fuse3 2>/dev/null; then
+		npm run --silent build:native >/dev/null
+	else
+		echo "setup: libfuse 3 not found; the FUSE export uses @cocalc/fuse-native (slower sequential reads)"
+	fi
+fi

@@ -2,90 +2,34 @@
 /**
  * The FUSE export of one open disk: a read-only folder (in the runtime dir) holding `disk`
  * (the whole disk) and one file per volume (`p1`, `p2`, …, `vg-lv`), sizes exact, served
- * through the engine straight into FUSE's buffer, with read-ahead for sequential readers.
- * This is the only module that loads the FUSE addon. In `--rw` mode each file has a
+ * through the engine, with read-ahead for sequential readers. In `--rw` mode each file has a
  * copy-on-write overlay: the kernel's writes go there, never into the VMDK.
  *
- * Every request is answered asynchronously on the daemon's event loop; nothing here touches
- * the exported files themselves (that would deadlock).
+ * The FUSE binding is our libfuse 3 addon when it is built, else `@cocalc/fuse-native`
+ * (`VMDK_MOUNTER_FUSE_BINDING=fuse3|fuse-native` forces one). Every request is answered
+ * asynchronously on the daemon's event loop; nothing here touches the exported files
+ * themselves (that would deadlock).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import createDebug from 'debug';
 import { constants } from 'node:os';
+import createDebug from 'debug';
 import { CowOverlay } from '../overlay.js';
+import { FuseErrno, type FuseBackend, type FuseBindingName, type MountedBackend } from './fuse-backend.js';
+import { fuse3Backend } from './fuse3-backend.js';
+import { fuseNativeBackend } from './fuse-native-backend.js';
 import { ReadAhead, type ReadTarget } from './read-ahead.js';
 
 const log = createDebug('vmdk:daemon:fuse');
-// The addon is CommonJS; load it lazily so that a host without libfuse can still run `doctor`.
-const require = createRequire(import.meta.url);
-function loadFuse(): FuseConstructor {
-	return require('@cocalc/fuse-native') as FuseConstructor;
+
+/** The binding to use: the one asked for in the environment, else libfuse 3 when built. */
+export function chooseFuseBackend(env: NodeJS.ProcessEnv = process.env): FuseBackend {
+	const wanted = env.VMDK_MOUNTER_FUSE_BINDING;
+	if (wanted === 'fuse-native') return fuseNativeBackend();
+	const fuse3 = fuse3Backend();
+	if (fuse3 !== null) return fuse3;
+	if (wanted === 'fuse3') throw new Error('VMDK_MOUNTER_FUSE_BINDING=fuse3, but native/fuse3 is not built');
+	return fuseNativeBackend();
 }
-
-/** The part of the addon's stat shape we fill. */
-interface FuseStats {
-	mode: number;
-	uid: number;
-	gid: number;
-	size: number;
-	dev: number;
-	nlink: number;
-	ino: number;
-	rdev: number;
-	blksize: number;
-	blocks: number;
-	atime: Date;
-	mtime: Date;
-	ctime: Date;
-}
-
-/** Callback of most operations: 0 or a negative errno, and a value. The addon's read/write
- * callbacks take the byte count (or a negative errno) as their only argument. */
-type Cb<T = never> = (code: number, value?: T) => void;
-
-/** The operations we implement (the addon's OPERATIONS, narrowed). */
-interface FuseOperations {
-	getattr(path: string, cb: Cb<FuseStats>): void;
-	readdir(path: string, cb: Cb<string[]>): void;
-	open(path: string, flags: number, cb: Cb<number>): void;
-	release(path: string, fd: number, cb: Cb): void;
-	read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb): void;
-	write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb): void;
-	truncate(path: string, size: number, cb: Cb): void;
-	ftruncate(path: string, fd: number, size: number, cb: Cb): void;
-	flush(path: string, fd: number, cb: Cb): void;
-	fsync(path: string, dataSync: boolean, fd: number, cb: Cb): void;
-	statfs(path: string, cb: Cb<Record<string, number>>): void;
-}
-
-/** The addon's mount options we use. */
-interface FuseOptions {
-	fsname: string;
-	subtype: string;
-	kernelCache: boolean;
-	allowOther: boolean;
-	/** Per-operation timeout in ms; `false` turns the addon's timer off (0 would mean its default). */
-	timeout: number | false;
-}
-
-interface FuseInstance {
-	mount(cb: (err: Error | null) => void): void;
-	unmount(cb: (err: Error | null) => void): void;
-}
-
-type FuseConstructor = new (mnt: string, ops: FuseOperations, opts: FuseOptions) => FuseInstance;
-
-/** Negative errno values, as FUSE wants them. */
-const E = {
-	ENOENT: -constants.errno.ENOENT,
-	ENOTDIR: -constants.errno.ENOTDIR,
-	EROFS: -constants.errno.EROFS,
-	EBADF: -constants.errno.EBADF,
-	EIO: -constants.errno.EIO,
-	ENOSPC: -constants.errno.ENOSPC,
-	EPERM: -constants.errno.EPERM,
-} as const;
 
 /** One file of the export. */
 export interface ExportFileSpec {
@@ -107,23 +51,6 @@ export interface DiskExportOptions {
 	readonly opTimeoutMs?: number | undefined;
 	/** Add `allow_other` (only when root mounts for others). */
 	readonly allowOther?: boolean | undefined;
-}
-
-/** Mode bits of a regular file, read-only and read-write. */
-const FILE_MODE_RO = 0o100444;
-const FILE_MODE_RW = 0o100644;
-const DIR_MODE = 0o40555;
-/** statfs block size reported, in bytes. */
-const STATFS_BLOCK_BYTES = 4096;
-/** open(2) access-mode mask and write flags. */
-const O_RDONLY = 0;
-const O_WRONLY = 1;
-const O_RDWR = 2;
-
-/** The access mode (O_RDONLY / O_WRONLY / O_RDWR) of open(2) flags: their low two bits. */
-function accessMode(flags: number): number {
-	const mode = flags % 4;
-	return mode === O_WRONLY || mode === O_RDWR ? mode : O_RDONLY;
 }
 
 interface ServedFile {
@@ -156,34 +83,17 @@ async function raiseKernelReadAhead(mountpoint: string): Promise<void> {
 export class DiskExport {
 	/** The folder holding the files. */
 	readonly mountpoint: string;
-	private readonly files: Map<string, ServedFile>;
-	private readonly fuse: FuseInstance;
+	/** The FUSE binding serving it. */
+	readonly binding: FuseBindingName;
+	private readonly files: readonly ServedFile[];
 	private readonly handles = new Map<number, { file: ServedFile; readAhead: ReadAhead }>();
-	private nextHandle = 1;
-	private readonly readWrite: boolean;
-	private readonly mountedAt = new Date();
+	private mounted: MountedBackend | undefined;
 	private closed = false;
 
-	private constructor(
-		mountpoint: string,
-		files: Map<string, ServedFile>,
-		readWrite: boolean,
-		options: DiskExportOptions,
-	) {
+	private constructor(mountpoint: string, files: readonly ServedFile[], binding: FuseBindingName) {
 		this.mountpoint = mountpoint;
 		this.files = files;
-		this.readWrite = readWrite;
-		const Fuse = loadFuse();
-		this.fuse = new Fuse(mountpoint, this.operations(), {
-			fsname: options.fsName ?? 'vmdk-mounter',
-			subtype: 'vmdk-mounter',
-			// The kernel may cache pages across opens only when the bytes cannot change.
-			kernelCache: !readWrite,
-			allowOther: options.allowOther === true,
-			// `false` turns the addon's per-request timer off (a setTimeout/clearTimeout pair per read
-			// on the hot path); the addon reads 0 as "use my 15 s default", so 0 must not reach it.
-			timeout: options.opTimeoutMs !== undefined && options.opTimeoutMs > 0 ? options.opTimeoutMs : false,
-		});
+		this.binding = binding;
 	}
 
 	/** Creates `mountpoint` if needed and mounts the export. */
@@ -191,12 +101,15 @@ export class DiskExport {
 		mountpoint: string,
 		specs: readonly ExportFileSpec[],
 		options: DiskExportOptions,
+		backend: FuseBackend = chooseFuseBackend(),
 	): Promise<DiskExport> {
 		await mkdir(mountpoint, { recursive: true, mode: 0o700 });
-		const files = new Map<string, ServedFile>();
+		const files: ServedFile[] = [];
+		const discardOverlays = (): Promise<unknown> =>
+			Promise.all(files.map((f) => f.overlay?.discard() ?? Promise.resolve()));
 		try {
 			for (const spec of specs) {
-				if (spec.name.includes('/') || files.has(spec.name))
+				if (spec.name === '' || spec.name.includes('/') || files.some((f) => f.name === spec.name))
 					throw new Error(`bad export file name ${spec.name}`);
 				let overlay: CowOverlay | undefined;
 				if (options.readWrite) {
@@ -204,24 +117,28 @@ export class DiskExport {
 					await mkdir(options.overlayDir, { recursive: true, mode: 0o700 });
 					overlay = await CowOverlay.create(spec.target, `${options.overlayDir}/${spec.name}.overlay`);
 				}
-				files.set(spec.name, { name: spec.name, target: overlay ?? spec.target, overlay });
+				files.push({ name: spec.name, target: overlay ?? spec.target, overlay });
 			}
+			const exp = new DiskExport(mountpoint, files, backend.name);
+			exp.mounted = await backend.mount(
+				mountpoint,
+				files.map((f) => ({ name: f.name, sizeBytes: f.target.sizeBytes })),
+				{
+					fsName: options.fsName ?? 'vmdk-mounter',
+					readWrite: options.readWrite,
+					allowOther: options.allowOther === true,
+					mtime: new Date(),
+					opTimeoutMs: options.opTimeoutMs,
+				},
+				exp,
+			);
+			await raiseKernelReadAhead(mountpoint);
+			log('mounted export %s (%d files, %s)', mountpoint, files.length, backend.name);
+			return exp;
 		} catch (error) {
-			await Promise.all([...files.values()].map((f) => f.overlay?.discard() ?? Promise.resolve()));
+			await discardOverlays();
 			throw error;
 		}
-		const exp = new DiskExport(mountpoint, files, options.readWrite, options);
-		try {
-			await new Promise<void>((resolve, reject) => {
-				exp.fuse.mount((err: Error | null) => (err ? reject(err) : resolve()));
-			});
-		} catch (error) {
-			await Promise.all([...files.values()].map((f) => f.overlay?.discard() ?? Promise.resolve()));
-			throw error;
-		}
-		await raiseKernelReadAhead(mountpoint);
-		log('mounted export %s (%d files)', mountpoint, files.size);
-		return exp;
 	}
 
 	/** Path of an exported file. */
@@ -233,134 +150,49 @@ export class DiskExport {
 	async close(): Promise<void> {
 		if (this.closed) return;
 		this.closed = true;
-		await new Promise<void>((resolve, reject) => {
-			this.fuse.unmount((err: Error | null) => (err ? reject(err) : resolve()));
-		});
-		await Promise.all([...this.files.values()].map((f) => f.overlay?.discard() ?? Promise.resolve()));
+		await this.mounted?.unmount();
+		await Promise.all(this.files.map((f) => f.overlay?.discard() ?? Promise.resolve()));
 		log('unmounted export %s', this.mountpoint);
 	}
 
-	private stat(mode: number, size: number): FuseStats {
-		const t = this.mountedAt;
-		return {
-			mode,
-			uid: process.getuid?.() ?? 0,
-			gid: process.getgid?.() ?? 0,
-			size,
-			dev: 0,
-			nlink: mode === DIR_MODE ? 2 : 1,
-			ino: 0,
-			rdev: 0,
-			blksize: STATFS_BLOCK_BYTES,
-			blocks: Math.ceil(size / 512),
-			atime: t,
-			mtime: t,
-			ctime: t,
-		};
+	// ---- ExportHandlers: called by the binding ----
+
+	/** A file was opened as `handle`. */
+	open(file: number, handle: number): void {
+		const served = this.files[file];
+		if (served !== undefined)
+			this.handles.set(handle, { file: served, readAhead: new ReadAhead(served.target) });
 	}
 
-	private fileAt(path: string): ServedFile | undefined {
-		return path.startsWith('/') ? this.files.get(path.slice(1)) : undefined;
+	/** `handle` was closed. */
+	release(handle: number): void {
+		this.handles.delete(handle);
 	}
 
-	private operations(): FuseOperations {
-		const fileMode = this.readWrite ? FILE_MODE_RW : FILE_MODE_RO;
-		return {
-			getattr: (path, cb) => {
-				if (path === '/') return cb(0, this.stat(DIR_MODE, 0));
-				const file = this.fileAt(path);
-				if (file === undefined) return cb(E.ENOENT);
-				return cb(0, this.stat(fileMode, file.target.sizeBytes));
-			},
-			readdir: (path, cb) => {
-				if (path !== '/') return cb(E.ENOTDIR);
-				return cb(0, [...this.files.keys()]);
-			},
-			open: (path, flags, cb) => {
-				const file = this.fileAt(path);
-				if (file === undefined) return cb(E.ENOENT);
-				if (accessMode(flags) !== O_RDONLY && !this.readWrite) return cb(E.EROFS);
-				const fd = this.nextHandle++;
-				this.handles.set(fd, { file, readAhead: new ReadAhead(file.target) });
-				return cb(0, fd);
-			},
-			release: (_path, fd, cb) => {
-				this.handles.delete(fd);
-				cb(0);
-			},
-			read: (path, fd, buf, len, pos, cb) => {
-				const handle = this.handles.get(fd);
-				const file = handle?.file ?? this.fileAt(path);
-				if (file === undefined) return cb(E.EBADF);
-				const size = file.target.sizeBytes;
-				if (pos >= size || len <= 0) return cb(0);
-				const n = Math.min(len, size - pos);
-				let done: Promise<void> | null;
-				try {
-					done = handle ? handle.readAhead.read(pos, buf, n) : file.target.readInto(pos, buf, 0, n);
-				} catch (error) {
-					log('read %s at %d (%d bytes) failed: %s', path, pos, n, String(error));
-					return cb(E.EIO);
-				}
-				// Served from read-ahead memory: answer at once.
-				if (done === null) return cb(n);
-				done.then(
-					() => cb(n),
-					(error: unknown) => {
-						log('read %s at %d (%d bytes) failed: %s', path, pos, n, String(error));
-						cb(E.EIO);
-					},
-				);
-			},
-			write: (path, fd, buf, len, pos, cb) => {
-				const handle = this.handles.get(fd);
-				const file = handle?.file ?? this.fileAt(path);
-				if (file === undefined) return cb(E.EBADF);
-				if (file.overlay === undefined) return cb(E.EROFS);
-				const size = file.target.sizeBytes;
-				if (pos >= size) return cb(E.ENOSPC);
-				const n = Math.min(len, size - pos);
-				// Copy: FUSE reuses its buffer as soon as we answer, and the write is queued.
-				const data = new Uint8Array(n);
-				data.set(buf.subarray(0, n));
-				for (const h of this.handles.values()) if (h.file === file) h.readAhead.invalidate();
-				file.overlay.write(pos, data).then(
-					() => cb(n),
-					(error: unknown) => {
-						log('write %s at %d failed: %s', path, pos, String(error));
-						cb(E.EIO);
-					},
-				);
-			},
-			truncate: (path, size, cb) => {
-				const file = this.fileAt(path);
-				if (file === undefined) return cb(E.ENOENT);
-				cb(size === file.target.sizeBytes ? 0 : E.EPERM);
-			},
-			ftruncate: (path, _fd, size, cb) => {
-				const file = this.fileAt(path);
-				if (file === undefined) return cb(E.ENOENT);
-				cb(size === file.target.sizeBytes ? 0 : E.EPERM);
-			},
-			flush: (_path, _fd, cb) => cb(0),
-			fsync: (_path, _dataSync, _fd, cb) => cb(0),
-			statfs: (_path, cb) => {
-				let total = 0;
-				for (const f of this.files.values()) total += f.target.sizeBytes;
-				cb(0, {
-					bsize: STATFS_BLOCK_BYTES,
-					frsize: STATFS_BLOCK_BYTES,
-					blocks: Math.ceil(total / STATFS_BLOCK_BYTES),
-					bfree: 0,
-					bavail: 0,
-					files: this.files.size,
-					ffree: 0,
-					favail: 0,
-					fsid: 0,
-					flag: this.readWrite ? 0 : 1,
-					namemax: 255,
-				});
-			},
-		};
+	/** Fills `dest` with `length` bytes of file `file` at `offsetBytes` (clamped by the binding). */
+	read(
+		file: number,
+		handle: number,
+		offsetBytes: number,
+		dest: Uint8Array,
+		length: number,
+	): Promise<void> | null {
+		const h = this.handles.get(handle);
+		const served = h?.file ?? this.files[file];
+		if (served === undefined) throw new FuseErrno(constants.errno.EBADF, `no file ${file}`);
+		return h
+			? h.readAhead.read(offsetBytes, dest, length)
+			: served.target.readInto(offsetBytes, dest, 0, length);
+	}
+
+	/** Writes into the file's overlay; the binding checked read-write mode and the size. */
+	async write(file: number, _handle: number, offsetBytes: number, data: Uint8Array): Promise<number> {
+		const served = this.files[file];
+		if (served?.overlay === undefined) throw new FuseErrno(constants.errno.EROFS, 'read-only export');
+		const n = Math.min(data.length, served.target.sizeBytes - offsetBytes);
+		if (n <= 0) throw new FuseErrno(constants.errno.ENOSPC, 'write past the end');
+		for (const h of this.handles.values()) if (h.file === served) h.readAhead.invalidate();
+		await served.overlay.write(offsetBytes, n === data.length ? data : data.subarray(0, n));
+		return n;
 	}
 }
