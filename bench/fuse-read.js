@@ -50,7 +50,9 @@ if (process.getuid?.() !== 0 || !existsSync('/dev/fuse') || !existsSync('/usr/bi
 }
 mkdirSync(CACHE, { recursive: true });
 
-const { DiskExport } = await import(join(REPO, 'dist', 'daemon', 'fuse', 'disk-export.js'));
+const { DiskExport, chooseFuseBackend } = await import(
+	join(REPO, 'dist', 'daemon', 'fuse', 'disk-export.js')
+);
 const { openDiskForExport } = await import(join(REPO, 'dist', 'daemon', 'disk-opener.js'));
 
 function median(values) {
@@ -152,7 +154,11 @@ let failed = false;
 const tmp = mkdtempSync(join(process.env.VMDK_TEST_TMP ?? tmpdir(), 'vmdk-fuse-bench-'));
 try {
 	const images = ensureImages();
-	console.log('\nSequential read of the whole-disk FUSE file (dd bs=1M),', runs, 'interleaved runs');
+	console.log(
+		'\nSequential read of the whole-disk FUSE file (dd bs=1M),',
+		runs,
+		`interleaved runs; our FUSE binding: ${chooseFuseBackend().name}`,
+	);
 	for (const [sub, vmdk] of Object.entries(images)) {
 		if (only !== undefined && only !== sub) continue;
 		// Interleaved pairs (theirs, ours): each pair's ratio sees the same machine state.

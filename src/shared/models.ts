@@ -155,6 +155,11 @@ export interface DoctorReport {
 	readonly platform: string;
 	readonly isRoot: boolean;
 	readonly fuseAvailable: boolean;
+	/**
+	 * The FUSE binding the daemon's exports use: our libfuse 3 addon (`fuse3`) when it is built
+	 * and loads, else `fuse-native` (libfuse 2, slower sequential reads).
+	 */
+	readonly fuseBinding: 'fuse3' | 'fuse-native';
 	readonly helpers: readonly HelperStatus[];
 	/** Filesystems the kernel mounts (`/proc/filesystems`), used for loop mounts as root. */
 	readonly kernelFilesystems: readonly string[];

@@ -6,6 +6,7 @@
  */
 import { readSettings } from '../../host/common/settings.js';
 import { DEBIAN_PACKAGES, probeLinuxHost } from '../../host/linux/capabilities.js';
+import { loadFuse3Addon } from '../../host/node/fuse3-addon.js';
 import { appPaths } from '../../host/node/paths.js';
 import { mountableTypes, planVolume, typesOfHelper, FUSE_HELPERS } from '../../core/index.js';
 import { pingDaemon, DaemonClient } from '../../daemon/client.js';
@@ -48,6 +49,10 @@ export async function buildDoctorReport(): Promise<DoctorReport> {
 		platform: process.platform,
 		isRoot: host.isRoot,
 		fuseAvailable: host.fuseDevice && host.toolPaths.has('fusermount3'),
+		fuseBinding:
+			process.env.VMDK_MOUNTER_FUSE_BINDING !== 'fuse-native' && loadFuse3Addon() !== null
+				? 'fuse3'
+				: 'fuse-native',
 		helpers,
 		kernelFilesystems: [...host.kernelFilesystems].sort(),
 		coverage,
@@ -66,6 +71,9 @@ function render(r: DoctorReport): string {
 		`Platform: ${r.platform}${r.isRoot ? ' (root: loop devices and kernel mounts are used)' : ''}`,
 	];
 	lines.push(`FUSE: ${r.fuseAvailable ? 'available' : 'NOT available (install fuse3)'}`);
+	lines.push(
+		`FUSE binding: ${r.fuseBinding === 'fuse3' ? 'libfuse 3 addon' : 'fuse-native (libfuse 2; build native/fuse3 with `npm run build:native` for faster reads)'}`,
+	);
 	lines.push('', 'Helpers:');
 	for (const h of r.helpers) {
 		const types = h.types.length > 0 ? ` — ${h.types.join(', ')}` : '';

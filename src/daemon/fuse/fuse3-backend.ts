@@ -6,12 +6,9 @@
  * and each is answered whenever its bytes are in. Buffers for reads come from a small pool:
  * the reply copies them into the kernel synchronously, so each is free again at once.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import createDebug from 'debug';
+import { loadFuse3Addon, type Fuse3Addon, type Fuse3Session } from '../../host/node/fuse3-addon.js';
 import { findTool, runTool } from '../../host/node/run-tool.js';
 import {
 	FuseErrno,
@@ -23,64 +20,6 @@ import {
 } from './fuse-backend.js';
 
 const log = createDebug('vmdk:daemon:fuse3');
-
-/** An opaque session of the addon. */
-type Session = { readonly __session: unique symbol };
-
-/** The addon's surface (native/fuse3/vmdk_fuse3.c). */
-interface Fuse3Addon {
-	readonly EVENT: {
-		readonly open: number;
-		readonly read: number;
-		readonly write: number;
-		readonly release: number;
-	};
-	mount(
-		mountpoint: string,
-		options: {
-			fsName: string;
-			readWrite: boolean;
-			allowOther: boolean;
-			uid: number;
-			gid: number;
-			mtimeMs: number;
-			files: { name: string; size: number }[];
-		},
-		handler: (kind: number, id: number, file: number, handle: number, offset: number, arg: unknown) => void,
-	): { session: Session; closed: Promise<number> };
-	replyError(session: Session, id: number, errno: number): boolean;
-	replyData(session: Session, id: number, data: Uint8Array, length: number): boolean;
-	replyWrite(session: Session, id: number, count: number): boolean;
-	pending(session: Session): number;
-}
-
-/** Where the build puts the addon, from `dist/daemon/fuse` or `src/daemon/fuse`. */
-const ADDON_PATH = join(
-	dirname(fileURLToPath(import.meta.url)),
-	'..',
-	'..',
-	'..',
-	'native',
-	'fuse3',
-	'build',
-	'Release',
-	'vmdk_fuse3.node',
-);
-
-let addon: Fuse3Addon | null | undefined;
-
-/** The addon, or null when it is not built or cannot load (no libfuse 3 on this host). */
-export function loadFuse3Addon(): Fuse3Addon | null {
-	if (addon !== undefined) return addon;
-	addon = null;
-	if (!existsSync(ADDON_PATH)) return addon;
-	try {
-		addon = createRequire(import.meta.url)(ADDON_PATH) as Fuse3Addon;
-	} catch (error) {
-		log('cannot load %s: %s', ADDON_PATH, String(error));
-	}
-	return addon;
-}
 
 /** Read buffers kept for reuse, per size. */
 const POOLED_BUFFERS = 16;
@@ -130,7 +69,7 @@ function mountWith(
 ): MountedBackend {
 	const pool = new BufferPool();
 	// Set right after mount(): events are delivered on this thread, so never before.
-	const live: { session?: Session } = {};
+	const live: { session?: Fuse3Session } = {};
 	const answerError = (id: number, error: unknown, what: string): void => {
 		log('%s failed: %s', what, String(error));
 		if (live.session !== undefined) fuse.replyError(live.session, id, errnoOf(error));
