@@ -185,6 +185,11 @@ export class DiskExport {
 			: served.target.readInto(offsetBytes, dest, 0, length);
 	}
 
+	/** The bytes of a sequential read already in the handle's read-ahead, or null. */
+	view(_file: number, handle: number, offsetBytes: number, length: number): Uint8Array | null {
+		return this.handles.get(handle)?.readAhead.view(offsetBytes, length) ?? null;
+	}
+
 	/** Writes into the file's overlay; the binding checked read-write mode and the size. */
 	async write(file: number, _handle: number, offsetBytes: number, data: Uint8Array): Promise<number> {
 		const served = this.files[file];

@@ -47,6 +47,11 @@ export interface ExportHandlers {
 		dest: Uint8Array,
 		length: number,
 	): Promise<void> | null;
+	/**
+	 * The bytes of a read when they are already in memory, as a view valid until the next call,
+	 * or null. Lets a binding that copies into the kernel itself skip one copy.
+	 */
+	view(file: number, handle: number, offsetBytes: number, length: number): Uint8Array | null;
 	write(file: number, handle: number, offsetBytes: number, data: Uint8Array): Promise<number>;
 }
 

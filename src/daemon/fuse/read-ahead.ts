@@ -49,6 +49,25 @@ export class ReadAhead {
 	}
 
 	/**
+	 * The `length` bytes at `offsetBytes` as a view into a window already in memory, or null when
+	 * they are not all in one loaded window (then call `read`). The view is valid only until the
+	 * next call: its buffer is reused for later windows. A hit counts as a sequential read and
+	 * keeps the windows ahead coming, like `read` does.
+	 */
+	view(offsetBytes: number, length: number): Uint8Array | null {
+		const index = Math.floor(offsetBytes / this.windowBytes);
+		if (index !== Math.floor((offsetBytes + length - 1) / this.windowBytes)) return null;
+		const data = this.windows.get(index)?.data;
+		if (data === undefined || offsetBytes !== this.nextExpectedBytes) return null;
+		this.nextExpectedBytes = offsetBytes + length;
+		this.sequentialRun++;
+		for (let w = index + 1; w <= index + WINDOWS_AHEAD; w++) this.ensure(w);
+		for (const [key, window] of this.windows) if (key < index) this.drop(key, window);
+		const start = offsetBytes - index * this.windowBytes;
+		return data.subarray(start, start + length);
+	}
+
+	/**
 	 * Reads `length` bytes at `offsetBytes` (already clamped to the file) into `dest`. Returns
 	 * null when the bytes were copied synchronously from windows already in memory (the hot path
 	 * of a sequential copy: the FUSE reply goes out without a promise hop), otherwise a promise.

@@ -73,4 +73,37 @@ describe('ReadAhead', () => {
 		await ra.read(3 * WINDOW, buf, buf.length);
 		expect(buf).toEqual(expected(3 * WINDOW, buf.length));
 	});
+
+	it('hands out views of loaded windows to a sequential reader, the same bytes as read', async () => {
+		const size = 6 * WINDOW;
+		const t = target(size);
+		const ra = new ReadAhead(t, WINDOW);
+		const chunk = WINDOW / 2;
+		let views = 0;
+		for (let off = 0; off < size; off += chunk) {
+			let got = ra.view(off, chunk);
+			if (got === null) {
+				const buf = new Uint8Array(chunk);
+				await ra.read(off, buf, chunk);
+				got = buf;
+			} else {
+				views++;
+			}
+			expect(Buffer.from(got).equals(expected(off, chunk)), `at ${off}`).toBe(true);
+		}
+		expect(views).toBeGreaterThan(4);
+		// Each window was fetched once: views keep the read-ahead going like reads do.
+		const windowReads = t.calls.filter(([, len]) => len === WINDOW).map(([off]) => off);
+		expect(new Set(windowReads).size).toBe(windowReads.length);
+	});
+
+	it('gives no view for random access, a range across two windows, or a window not yet in', async () => {
+		const t = target(4 * WINDOW);
+		const ra = new ReadAhead(t, WINDOW);
+		expect(ra.view(0, 100)).toBeNull();
+		const buf = new Uint8Array(100);
+		await ra.read(2 * WINDOW, buf, 100);
+		expect(ra.view(WINDOW - 50, 100)).toBeNull();
+		expect(ra.view(3 * WINDOW, 100)).toBeNull();
+	});
 });
