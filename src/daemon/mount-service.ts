@@ -123,6 +123,10 @@ export class DaemonMountService {
 			try {
 				for (const p of resolved.disks) mounted.push(await this.mountDisk(p, request));
 			} catch (error) {
+				// The client gets the error; the log keeps it too, next to the steps that led to it.
+				this.deps.log.info(
+					`mounting ${request.path} failed: ${error instanceof Error ? error.message : String(error)}`,
+				);
 				// A bundle mounts all its disks or none.
 				for (const d of mounted.reverse()) await this.unmountDisk(d, true).catch(() => undefined);
 				throw error;

@@ -3,8 +3,10 @@
 // reproducible from the seed"): every mutated image either opens and reads, or fails with our
 // typed VmdkError — never another exception, never a hang, never runaway memory.
 // Reproduce a failure with VMDK_FUZZ_SEED=<seed printed below> npx vitest run test/integration/mutation.test.ts
+// (the fixtures are made from the seed too: seeded random bytes, and the CID qemu-img picks at
+// random is pinned, so the same seed mutates the same bytes).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isVmdkError, openDisk } from '../../src/core/index.js';
@@ -27,6 +29,37 @@ function prng(seed: number): () => number {
 	};
 }
 
+/** The CID every fixture gets instead of the random one qemu-img writes. */
+const PINNED_CID = '5eed0c1d';
+/** Where a hosted sparse header keeps descriptorOffset and descriptorSize (u64 LE sectors). */
+const DESCRIPTOR_OFFSET_FIELD = 28;
+const DESCRIPTOR_SIZE_FIELD = 36;
+const SECTOR = 512;
+
+/**
+ * Rewrites the descriptor text in `area` (ended by its first NUL) with PINNED_CID, NUL-padded to
+ * the area's size. This also drops the stale text QEMU can leave after the NUL when it rewrites
+ * a CID shorter (descriptor-cid-rewrite.test.ts covers that case).
+ */
+function pinCid(area: Uint8Array): void {
+	const end = area.indexOf(0);
+	const text = Buffer.from(area.subarray(0, end < 0 ? area.length : end)).toString('latin1');
+	const pinned = Buffer.from(text.replace(/^CID=[0-9a-f]+$/m, `CID=${PINNED_CID}`), 'latin1');
+	if (!pinned.includes(`CID=${PINNED_CID}\n`) || pinned.length >= area.length) {
+		throw new Error(`cannot pin the CID of ${JSON.stringify(text)}`);
+	}
+	area.fill(0);
+	area.set(pinned);
+}
+
+/** The embedded descriptor area of a hosted sparse image. */
+function embeddedDescriptor(image: Uint8Array): Uint8Array {
+	const view = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+	const at = Number(view.readBigUInt64LE(DESCRIPTOR_OFFSET_FIELD)) * SECTOR;
+	const size = Number(view.readBigUInt64LE(DESCRIPTOR_SIZE_FIELD)) * SECTOR;
+	return image.subarray(at, at + size);
+}
+
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
 /** Each variant: the file to mutate, plus untouched sibling files it needs. */
@@ -40,13 +73,18 @@ beforeAll(async () => {
 	execFileSync('qemu-io', ['-f', 'raw', '-c', 'write -P 0x41 0 1M', '-c', 'write -P 0x7e 2M 512k', raw], {
 		stdio: 'ignore',
 	});
-	execFileSync('dd', ['if=/dev/urandom', `of=${raw}`, 'bs=64k', 'seek=40', 'count=4', 'conv=notrunc'], {
-		stdio: 'ignore',
-	});
+	// 256 KiB of incompressible bytes at 2.5 MiB, from the seed.
+	const rand = prng(SEED);
+	const noise = Uint8Array.from({ length: 256 * 1024 }, () => Math.floor(rand() * 256));
+	const ref = new Uint8Array(readFileSync(raw));
+	ref.set(noise, 40 * 64 * 1024);
+	writeFileSync(raw, ref);
 	for (const sub of ['monolithicSparse', 'streamOptimized']) {
 		const out = join(dir, `${sub}.vmdk`);
 		execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', `subformat=${sub}`, raw, out]);
-		images.set(sub, { target: new Uint8Array(readFileSync(out)), siblings: {} });
+		const target = new Uint8Array(readFileSync(out));
+		pinCid(embeddedDescriptor(target));
+		images.set(sub, { target, siblings: {} });
 	}
 	// A text descriptor beside its flat extent: mutations hit the descriptor text.
 	const flat = join(dir, 'flat.vmdk');
@@ -61,8 +99,10 @@ beforeAll(async () => {
 		raw,
 		flat,
 	]);
+	const flatDescriptor = new Uint8Array(readFileSync(flat));
+	pinCid(flatDescriptor);
 	images.set('monolithicFlat', {
-		target: new Uint8Array(readFileSync(flat)),
+		target: flatDescriptor,
 		siblings: { '/m/flat-flat.vmdk': new Uint8Array(readFileSync(join(dir, 'flat-flat.vmdk'))) },
 	});
 }, 60_000);

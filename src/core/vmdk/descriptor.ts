@@ -12,6 +12,10 @@
  *   exact byte offset of that line.
  * - A descriptor declaring no encoding, or UTF-8, whose bytes are not valid UTF-8 is decoded
  *   as windows-1252 (what older Windows VMware products wrote) with a warning.
+ * - The text ends at its first NUL byte, as in QEMU, which reads it as a C string.
+ *   qemu-img pads descriptor files with NULs, and when QEMU rewrites the CID with fewer hex
+ *   digits (it writes them unpadded, about 1 image in 256) the end of the older, longer text
+ *   stays after that NUL: refusing it made such valid disks fail to open.
  */
 import { VmdkError, type ErrorLocation } from '../errors.js';
 import { Limits, checkLimit } from '../io/limits.js';
@@ -153,31 +157,27 @@ export function trimDescriptorPadding(area: Uint8Array): Uint8Array {
 
 /**
  * Parses a text descriptor. `location` names the file (and, for an embedded descriptor, the
- * byte offset of the descriptor inside it) in errors. Trailing NULs are sector padding; a NUL
- * followed by more text is an error. Throws VMDK_LIMIT over
- * `Limits.DESCRIPTOR_MAX_BYTES`, VMDK_BAD_DESCRIPTOR on syntax errors (with the line) and on
- * NUL bytes, VMDK_UNSUPPORTED_VERSION / VMDK_UNSUPPORTED_TYPE for versions and extent types we
- * do not read.
+ * byte offset of the descriptor inside it) in errors. The text ends at the first NUL byte;
+ * whatever follows it (padding, or the stale end of an older text) is ignored, as QEMU does.
+ * Throws VMDK_LIMIT over `Limits.DESCRIPTOR_MAX_BYTES`, VMDK_BAD_DESCRIPTOR on
+ * syntax errors (with the line), VMDK_UNSUPPORTED_VERSION / VMDK_UNSUPPORTED_TYPE for versions
+ * and extent types we do not read.
  */
 export function parseDescriptor(text: Uint8Array | string, location: ErrorLocation = {}): Descriptor {
 	const given = typeof text === 'string' ? new TextEncoder().encode(text) : text;
 	const base = location.offsetBytes ?? 0;
 	checkLimit('descriptor', given.length, Limits.DESCRIPTOR_MAX_BYTES, location);
-	// qemu-img pads descriptor files to a whole sector with NULs: trailing NULs are padding.
-	let end = given.length;
-	while (end > 0 && given[end - 1] === NUL) end--;
-	const bytes = given.subarray(0, end);
-	const nulAt = bytes.indexOf(NUL);
-	if (nulAt >= 0) {
-		throw new VmdkError(
-			'VMDK_BAD_DESCRIPTOR',
-			`descriptor line ${lineNumberAt(bytes, nulAt)} contains a NUL byte (binary data, not a text descriptor)`,
-			{ file: location.file, offsetBytes: base + nulAt },
-		);
-	}
+	// C-string semantics (see the module comment): the first NUL ends the text.
+	const nulAt = given.indexOf(NUL);
+	const bytes = nulAt < 0 ? given : given.subarray(0, nulAt);
+	// When text was cut off (a NUL inside a damaged file), errors say where the text ended.
+	const cutNote =
+		nulAt >= 0 && given.subarray(nulAt).some((b) => b !== NUL)
+			? ` (the text ends at the NUL byte at offset ${base + nulAt}; what follows it is ignored)`
+			: '';
 	const warnings: string[] = [];
 	const { decoder, encoding } = chooseDecoder(bytes, warnings);
-	const parser = new DescriptorParser(location, warnings);
+	const parser = new DescriptorParser(location, warnings, cutNote);
 	let sawContent = false;
 	for (const raw of splitLines(bytes)) {
 		const line = decoder.decode(raw.bytes).trim();
@@ -204,10 +204,13 @@ class DescriptorParser {
 	private readonly extents: DescriptorExtent[] = [];
 	private capacitySectors = 0;
 	private lastLine: RawLine = { number: 0, offsetBytes: 0, bytes: new Uint8Array(0) };
+	/** Appended to every error when the text was cut at a NUL with more bytes after it. */
+	private readonly cutNote: string;
 
-	constructor(location: ErrorLocation, warnings: string[]) {
+	constructor(location: ErrorLocation, warnings: string[], cutNote = '') {
 		this.location = location;
 		this.warnings = warnings;
+		this.cutNote = cutNote;
 	}
 
 	error(
@@ -219,7 +222,7 @@ class DescriptorParser {
 			| 'VMDK_UNSUPPORTED_TYPE'
 			| 'VMDK_LIMIT' = 'VMDK_BAD_DESCRIPTOR',
 	): VmdkError {
-		return new VmdkError(code, `descriptor line ${raw.number}: ${message}`, {
+		return new VmdkError(code, `descriptor line ${raw.number}: ${message}${this.cutNote}`, {
 			file: this.location.file,
 			offsetBytes: (this.location.offsetBytes ?? 0) + raw.offsetBytes,
 		});
@@ -430,15 +433,6 @@ function splitLines(bytes: Uint8Array): RawLine[] {
 		}
 	}
 	return lines;
-}
-
-/** 1-based line number of byte `at` (counting LF, CRLF and lone CR as one break each). */
-function lineNumberAt(bytes: Uint8Array, at: number): number {
-	let line = 1;
-	for (let i = 0; i < at; i++) {
-		if (bytes[i] === LF || (bytes[i] === CR && bytes[i + 1] !== LF)) line++;
-	}
-	return line;
 }
 
 /** Latin-1 view of bytes: every byte one char, so ASCII keys can be found before decoding. */
