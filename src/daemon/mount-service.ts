@@ -354,9 +354,10 @@ export class DaemonMountService {
 			remaining = remaining.filter((r) => r !== v);
 		}
 		const live = this.live.get(record.id);
-		this.live.delete(record.id);
 		if (live !== undefined) {
+			// Forgotten only once its export is gone: a failed unmount can then be retried.
 			await live.exp.close();
+			this.live.delete(record.id);
 			await live.opened.close().catch(() => undefined);
 		}
 		await rmdir(record.exportDir).catch(() => undefined);

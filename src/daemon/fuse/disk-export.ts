@@ -149,8 +149,9 @@ export class DiskExport {
 	/** Unmounts the export and discards overlays. */
 	async close(): Promise<void> {
 		if (this.closed) return;
-		this.closed = true;
+		// Marked closed only once unmounted: after a failure, close() can be called again.
 		await this.mounted?.unmount();
+		this.closed = true;
 		await Promise.all(this.files.map((f) => f.overlay?.discard() ?? Promise.resolve()));
 		log('unmounted export %s', this.mountpoint);
 	}
