@@ -205,7 +205,9 @@ export class DaemonMountService {
 				fsName: `vmdk-mounter:${id}`,
 			});
 			this.live.set(id, { opened, exp });
-			log.info(`exported ${canonical} at ${exportDir}${readWrite ? ' (copy-on-write)' : ''}`);
+			log.info(
+				`exported ${canonical} at ${exportDir} (FUSE binding ${exp.binding})${readWrite ? ' (copy-on-write)' : ''}`,
+			);
 			const host = await this.deps.probeHost();
 			const settings = await readSettings(paths.settingsPath);
 			const mountRoot = paths.mountRootOverride ?? settings.mountRoot ?? paths.defaultMountRoot;
