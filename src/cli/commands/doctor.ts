@@ -70,7 +70,9 @@ function render(r: DoctorReport): string {
 	const lines = [
 		`Platform: ${r.platform}${r.isRoot ? ' (root: loop devices and kernel mounts are used)' : ''}`,
 	];
-	lines.push(`FUSE: ${r.fuseAvailable ? 'available' : 'NOT available (install fuse3)'}`);
+	lines.push(
+		`FUSE: ${r.fuseAvailable ? 'available' : 'NOT available (install fuse3; /dev/fuse must be readable and writable by you, mode 0666)'}`,
+	);
 	lines.push(
 		`FUSE binding: ${r.fuseBinding === 'fuse3' ? 'libfuse 3 addon' : 'fuse-native (libfuse 2; build native/fuse3 with `npm run build:native` for faster reads)'}`,
 	);

@@ -5,7 +5,8 @@
  * `VMDK_MOUNTER_HELPER_PATH` replaces PATH for the helper lookup (tests use it to hide a
  * helper); `VMDK_MOUNTER_NO_KERNEL_MOUNTS=1` turns loop + kernel mounts off.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
 import type { HostCapabilities } from '../../core/index.js';
 import { findTool } from '../node/run-tool.js';
 
@@ -37,7 +38,7 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
 export interface LinuxHost extends HostCapabilities {
 	/** Absolute path of each installed tool, by id. */
 	readonly toolPaths: ReadonlyMap<string, string>;
-	/** True when /dev/fuse exists. */
+	/** True when /dev/fuse exists and this user may open it (mode 0666 normally, set by udev). */
 	readonly fuseDevice: boolean;
 }
 
@@ -79,6 +80,8 @@ export async function probeLinuxHost(env: NodeJS.ProcessEnv = process.env): Prom
 	let fuseDevice = false;
 	try {
 		fuseDevice = (await stat('/dev/fuse')).isCharacterDevice();
+		// R_OK + W_OK: distinct bits, so the sum is their union. Root passes whatever the mode.
+		await access('/dev/fuse', fsConstants.R_OK + fsConstants.W_OK);
 	} catch {
 		fuseDevice = false;
 	}
