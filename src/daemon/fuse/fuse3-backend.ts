@@ -26,8 +26,8 @@ const log = createDebug('vmdk:daemon:fuse3');
 
 /** The FUSE device. */
 const FUSE_DEVICE = '/dev/fuse';
-/** Read buffers kept for reuse, per size. */
-const POOLED_BUFFERS = 16;
+/** Read buffers kept for reuse, per size (a few: most sequential reads are answered from read-ahead views). */
+const POOLED_BUFFERS = 4;
 /** Waiting for the loop to stop after the unmount, at most (a lazily detached export may not). */
 const STOP_WAIT_MS = 5_000;
 
