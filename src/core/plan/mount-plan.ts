@@ -222,7 +222,9 @@ function stepAttempts(
 	}
 	for (const h of step.fuse) {
 		if (!caps.tools.has(h)) continue;
-		if (h === 'exfat-fuse' && caps.isRoot) {
+		if (h === 'exfat-fuse') {
+			// exfat-fuse always asks FUSE for `blkdev`, which fusermount3 grants to root only: as
+			// a user it can never mount (so it is not tried; the skip reason says why).
 			if (canLoop) {
 				out.push({
 					helper: h,
@@ -286,7 +288,10 @@ function noHelperReason(
 	caps: HostCapabilities,
 ): string {
 	const parts: string[] = [];
-	if (known.fuse.length > 0) parts.push(`install ${known.fuse.join(' or ')}`);
+	const rootOnly = caps.isRoot ? [] : known.fuse.filter((h) => h === 'exfat-fuse' && caps.tools.has(h));
+	const toInstall = known.fuse.filter((h) => !rootOnly.includes(h));
+	if (toInstall.length > 0) parts.push(`install ${toInstall.join(' or ')}`);
+	for (const h of rootOnly) parts.push(`${h} mounts only as root: it always asks FUSE for a block device`);
 	if (known.kernel.length > 0) {
 		parts.push(caps.isRoot ? `the kernel lacks ${known.kernel.join('/')}` : 'kernel mounts need root');
 	}

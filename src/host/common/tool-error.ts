@@ -37,7 +37,7 @@ export class ToolError extends Error {
 		this.timedOut = fields.timedOut;
 	}
 
-	/** The most telling line of stderr (the last non-empty one), or the exit status. */
+	/** The most telling line of stderr (see `firstUsefulLine`), or the exit status. */
 	get summary(): string {
 		return (
 			firstUsefulLine(this.stderr) ?? (this.timedOut ? 'timed out' : `exit status ${String(this.exitCode)}`)
@@ -45,13 +45,22 @@ export class ToolError extends Error {
 	}
 }
 
-/** The last non-empty line of a tool's stderr, or undefined. */
+/** A stderr line that states a failure rather than usage text or a banner. */
+const FAILURE_LINE =
+	/error|fail|denied|not permitted|only allowed|privilege|cannot|can't|unable|invalid|no such/i;
+
+/**
+ * The line of a tool's stderr that says what went wrong: the last one that reads like a
+ * failure, else the last non-empty one; undefined when stderr is empty. Why not simply the
+ * last line: ntfs-3g prints its reason first and then its whole usage banner, so the last line
+ * was "News, support and information: …" (seen when mounting NTFS as a non-root user).
+ */
 export function firstUsefulLine(stderr: string): string | undefined {
 	const lines = stderr
 		.split('\n')
 		.map((l) => l.trim())
 		.filter((l) => l.length > 0);
-	return lines[lines.length - 1];
+	return lines.findLast((l) => FAILURE_LINE.test(l)) ?? lines[lines.length - 1];
 }
 
 function toolErrorMessage(f: {
