@@ -76,6 +76,8 @@ typedef struct session {
 	export_file *files;
 	uint32_t file_count;
 	int read_write;
+	/* allow_other is on: files and folder are owner-only (default_permissions enforces it). */
+	int owner_only;
 	uid_t uid;
 	gid_t gid;
 	struct timespec mtime;
@@ -109,12 +111,12 @@ static void fill_stat(const session *s, fuse_ino_t ino, struct stat *st) {
 	st->st_ctim = s->mtime;
 	st->st_blksize = BLOCK_BYTES;
 	if (ino == FUSE_ROOT_ID) {
-		st->st_mode = S_IFDIR | 0555;
+		st->st_mode = S_IFDIR | (s->owner_only ? 0500 : 0555);
 		st->st_nlink = 2;
 		return;
 	}
 	const export_file *f = file_of(s, ino);
-	st->st_mode = S_IFREG | (s->read_write ? 0644 : 0444);
+	st->st_mode = S_IFREG | (s->owner_only ? (s->read_write ? 0600 : 0400) : (s->read_write ? 0644 : 0444));
 	st->st_nlink = 1;
 	st->st_size = (off_t)f->size;
 	st->st_blocks = (blkcnt_t)((f->size + 511) / 512);
@@ -597,6 +599,7 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
 	s->read_write = flag;
 	bool allow_other = false;
 	napi_get_value_bool(env, named(env, opts, "allowOther"), &allow_other);
+	s->owner_only = allow_other;
 	uint32_t u = 0;
 	napi_get_value_uint32(env, named(env, opts, "uid"), &u);
 	s->uid = u;

@@ -199,10 +199,15 @@ export class DaemonMountService {
 			};
 			// Recorded before anything exists, so a crash mid-mount is cleaned up by the next daemon.
 			await registry.put(base);
+			const exportHost = await this.deps.probeHost();
 			exp = await DiskExport.mount(exportDir, fileSpecs, {
 				readWrite,
 				overlayDir,
 				fsName: `vmdk-mounter:${id}`,
+				// A user's export is reachable only by that user's own processes; Debian's ntfs-3g is
+				// setuid root and so is not one of them. Where fuse.conf allows, open it to other
+				// credentials; the files are then owner-only (mode 0400), so other users stay out.
+				allowOther: process.getuid?.() !== 0 && exportHost.userAllowOther,
 			});
 			this.live.set(id, { opened, exp });
 			log.info(

@@ -179,6 +179,27 @@ describeNeeding(missing(), 'FUSE export (both bindings)', () => {
 			expect(await mounted(rwMnt)).toBe(false);
 		});
 
+		it('with allowOther, libfuse 3 makes the files owner-only (fuse-native ignores it)', async () => {
+			const m = join(tmp.dir, 'other');
+			const e = await DiskExport.mount(
+				m,
+				[{ name: 'disk', target: new MemoryTarget(randomBytes(4096)) }],
+				{ readWrite: false, allowOther: true, fsName: 'vmdk-export-test' },
+				backend(),
+			);
+			try {
+				const fuse3 = e.binding === 'fuse3';
+				expect((await stat(join(m, 'disk'))).mode % 0o1000).toBe(fuse3 ? 0o400 : 0o444);
+				expect((await stat(m)).mode % 0o1000).toBe(fuse3 ? 0o500 : 0o555);
+				const options = (await readFile('/proc/self/mountinfo', 'utf8'))
+					.split('\n')
+					.find((l) => l.split(' ')[4] === m);
+				expect(options?.includes('allow_other')).toBe(fuse3);
+			} finally {
+				await e.close();
+			}
+		});
+
 		it('leaves nothing mounted after close', async () => {
 			await exp?.close();
 			exp = undefined;

@@ -12,9 +12,11 @@
 //   non-root user whatever /etc/fuse.conf says, so the plan does not even try it.
 // - Debian's ntfs-3g has FUSE built in, so it mounts only as root or setuid root (as shipped);
 //   a setuid process keeps saved uid 0, and the kernel refuses it access to the user's own FUSE
-//   mount (the export, made without allow_other): "Permission denied".
+//   mount (the export, made without allow_other): "Permission denied". Where /etc/fuse.conf has
+//   `user_allow_other`, the daemon mounts the export with allow_other and owner-only modes, and
+//   NTFS mounts (the last test).
 import { existsSync, statSync } from 'node:fs';
-import { chmod, chown, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -36,6 +38,8 @@ const USER_UID = 65534;
 const USER_GID = 65534;
 const SETPRIV = '/usr/bin/setpriv';
 const FUSE_DEVICE = '/dev/fuse';
+/** libfuse's system config; `user_allow_other` in it lets a user mount with allow_other. */
+const FUSE_CONF = '/etc/fuse.conf';
 /** The daemon exits this long after its last mount goes, so the test can see it leave. */
 const IDLE_EXIT_MS = 1500;
 /** Where the daemon's libfuse 3 addon is built (`npm run build:native`). */
@@ -396,7 +400,45 @@ describeNeeding(
 			expect(error.message).toMatch(
 				/volume 2 \(ntfs\): could not mount \(tried ntfs-3g: .*(Permission denied|privilege|not permitted)/,
 			);
+			// …and what would make it work.
+			expect(error.message).toContain('as a user, ntfs-3g needs `user_allow_other` in /etc/fuse.conf');
 			await expectNothingLeft();
+		});
+		it('with user_allow_other in fuse.conf, the setuid ntfs-3g reaches the export: NTFS mounts as the user', async () => {
+			const before = existsSync(FUSE_CONF) ? await readFile(FUSE_CONF, 'utf8') : undefined;
+			await writeFile(FUSE_CONF, `${before ?? ''}\nuser_allow_other\n`);
+			try {
+				const r = await cli('mount', '--json', fx.gptStream);
+				expect(r.status, r.stderr).toBe(0);
+				const disk = (JSON.parse(r.stdout) as MountListResult).disks[0];
+				if (disk === undefined) throw new Error(r.stdout);
+				const ntfs = volumeByType(disk, 'ntfs');
+				expect(ntfs).toMatchObject({ helper: 'ntfs-3g', readOnly: true, filesystem: { label: 'NTDATA' } });
+				// exFAT still cannot (exfat-fuse wants a block device); the other volume mounts anyway.
+				expect(volumeByType(disk, 'exfat').mountpoint).toBeNull();
+				expect(await sha256AsUser(fx.files.map((f) => join(ntfs.mountpoint ?? '', f.name)))).toEqual(
+					fx.files.map((f) => f.sha256),
+				);
+				// The export is open to other credentials, but its files are the user's alone.
+				const exportDir = dirname(disk.rawPath);
+				expect((await mountsUnderRoot()).find((m) => m.mountpoint === exportDir)?.superOptions).toContain(
+					'allow_other',
+				);
+				expect((await stat(disk.rawPath)).mode % 0o1000).toBe(0o400);
+				expect((await stat(join(exportDir, 'p2'))).mode % 0o1000).toBe(0o400);
+				const other = await execa(
+					SETPRIV,
+					['--reuid=65533', '--regid=65533', '--clear-groups', '--', '/usr/bin/head', '-c1', disk.rawPath],
+					{ reject: false },
+				);
+				expect(other.exitCode, 'another user reads the export').not.toBe(0);
+				const u = await cli('unmount', '--json', '--all');
+				expect(u.status, u.stderr).toBe(0);
+				await expectNothingLeft();
+			} finally {
+				if (before === undefined) await rm(FUSE_CONF, { force: true });
+				else await writeFile(FUSE_CONF, before);
+			}
 		});
 	},
 );

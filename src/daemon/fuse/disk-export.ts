@@ -49,7 +49,11 @@ export interface DiskExportOptions {
 	readonly fsName?: string | undefined;
 	/** Timeout of one FUSE operation in ms (the addon answers ETIMEDOUT after it). */
 	readonly opTimeoutMs?: number | undefined;
-	/** Add `allow_other` (only when root mounts for others). */
+	/**
+	 * Let processes with other credentials (a setuid-root helper) reach the export: the mount
+	 * gets `allow_other` and owner-only file modes, enforced by the kernel
+	 * (`default_permissions`). Only the libfuse 3 binding does this; fuse-native ignores it.
+	 */
 	readonly allowOther?: boolean | undefined;
 }
 
@@ -126,7 +130,8 @@ export class DiskExport {
 				{
 					fsName: options.fsName ?? 'vmdk-mounter',
 					readWrite: options.readWrite,
-					allowOther: options.allowOther === true,
+					// fuse-native has no default_permissions: allow_other would open the disk to everyone.
+					allowOther: options.allowOther === true && backend.name === 'fuse3',
 					mtime: new Date(),
 					opTimeoutMs: options.opTimeoutMs,
 				},

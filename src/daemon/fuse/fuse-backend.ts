@@ -21,7 +21,7 @@ export interface BackendMountOptions {
 	readonly fsName: string;
 	/** Files may be opened for writing (the export routes writes to overlays). */
 	readonly readWrite: boolean;
-	/** Add `allow_other` (only when root mounts for others). */
+	/** Add `allow_other`; the files are then owner-only (0400, or 0600 read-write). */
 	readonly allowOther: boolean;
 	/** Timestamp shown on every file. */
 	readonly mtime: Date;

@@ -40,6 +40,16 @@ export interface LinuxHost extends HostCapabilities {
 	readonly toolPaths: ReadonlyMap<string, string>;
 	/** True when /dev/fuse exists and this user may open it (mode 0666 normally, set by udev). */
 	readonly fuseDevice: boolean;
+	/**
+	 * True when `/etc/fuse.conf` has `user_allow_other`: a user's FUSE mount may then be reached
+	 * by processes with other credentials, such as the setuid-root ntfs-3g of Debian.
+	 */
+	readonly userAllowOther: boolean;
+}
+
+/** Whether fuse.conf text enables `user_allow_other` (a line of its own, not commented out). */
+export function parseUserAllowOther(text: string): boolean {
+	return text.split('\n').some((line) => line.replace(/#.*/, '').trim() === 'user_allow_other');
 }
 
 /** Parses `/proc/filesystems` ("nodev\tproc", "\text4"). */
@@ -85,5 +95,13 @@ export async function probeLinuxHost(env: NodeJS.ProcessEnv = process.env): Prom
 	} catch {
 		fuseDevice = false;
 	}
-	return { isRoot, tools: new Set(toolPaths.keys()), toolPaths, kernelFilesystems, fuseDevice };
+	const userAllowOther = parseUserAllowOther(await readFile('/etc/fuse.conf', 'utf8').catch(() => ''));
+	return {
+		isRoot,
+		tools: new Set(toolPaths.keys()),
+		toolPaths,
+		kernelFilesystems,
+		fuseDevice,
+		userAllowOther,
+	};
 }

@@ -41,13 +41,25 @@ export async function mountWithAttempts(
 		try {
 			return await mountOne(host, attempt, rawPath, mountpoint, onLoop);
 		} catch (error) {
-			failures.push(`${attempt.label}: ${error instanceof ToolError ? error.summary : String(error)}`);
+			failures.push(
+				`${attempt.label}: ${error instanceof ToolError ? error.summary : String(error)}${setuidHint(host, attempt)}`,
+			);
 		}
 	}
 	throw new MountError(
 		attempts.length === 0 ? 'NO_HELPER' : 'MOUNT_FAILED',
 		attempts.length === 0 ? 'no helper to try' : `could not mount (tried ${failures.join('; ')})`,
 	);
+}
+
+/**
+ * Debian's ntfs-3g is setuid root; as such it may not read a user's own FUSE export unless the
+ * export has allow_other, which a user may only ask for when fuse.conf allows it.
+ */
+function setuidHint(host: LinuxHost, attempt: MountAttempt): string {
+	const root = typeof process.getuid === 'function' && process.getuid() === 0;
+	if (attempt.helper !== 'ntfs-3g' || root || host.userAllowOther) return '';
+	return ' — as a user, ntfs-3g needs `user_allow_other` in /etc/fuse.conf';
 }
 
 function tool(host: LinuxHost, id: string): string {

@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { MountRegistry, readPersistedRegistry, type DiskRecord } from '../../../src/daemon/mount-registry.js';
 import { safeFolderName } from '../../../src/daemon/mount-service.js';
-import { parseProcFilesystems } from '../../../src/host/linux/capabilities.js';
+import { parseProcFilesystems, parseUserAllowOther } from '../../../src/host/linux/capabilities.js';
 import { parseMountInfo } from '../../../src/host/linux/mountinfo.js';
 import { appPaths } from '../../../src/host/node/paths.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
@@ -87,6 +87,13 @@ describe('host parsing', () => {
 			'fuse',
 			'vfat',
 		]);
+	});
+
+	it('reads user_allow_other from fuse.conf only when it is set, not commented out', () => {
+		expect(parseUserAllowOther('# mount_max = 1000\n#user_allow_other\n')).toBe(false);
+		expect(parseUserAllowOther('mount_max = 1000\n  user_allow_other  # for ntfs-3g\n')).toBe(true);
+		expect(parseUserAllowOther('user_allow_others\n')).toBe(false);
+		expect(parseUserAllowOther('')).toBe(false);
 	});
 
 	it('makes safe, bounded folder names', () => {
