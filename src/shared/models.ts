@@ -148,6 +148,8 @@ export interface HelperStatus {
 	readonly types: readonly string[];
 	/** The command that installs it when it is missing. */
 	readonly install: string;
+	/** Why it cannot work for this user even when installed (exfat-fuse without root), if so. */
+	readonly note?: string;
 }
 
 /** `doctor --json` output. */

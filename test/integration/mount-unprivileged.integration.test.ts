@@ -20,7 +20,7 @@ import { chmod, chown, readFile, readdir, rm, stat, writeFile } from 'node:fs/pr
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MountListResult, MountedDisk } from '../../src/shared/models.js';
+import type { DoctorReport, MountListResult, MountedDisk } from '../../src/shared/models.js';
 import { CLI_BIN, REPO_ROOT, ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
 import {
@@ -387,6 +387,20 @@ describeNeeding(
 			expect(list.stdout).toBe('Nothing is mounted.');
 			expect(list.stderr).toContain('The previous mount service stopped unexpectedly');
 			await expectNothingLeft();
+		});
+
+		it('doctor as the user: FUSE usable, the libfuse 3 binding, and what each helper needs', async () => {
+			const r = await cli('doctor', '--json');
+			expect(r.status, r.stderr).toBe(0);
+			const d = JSON.parse(r.stdout) as DoctorReport;
+			expect(d).toMatchObject({ isRoot: false, fuseAvailable: true });
+			if (existsSync(FUSE3_ADDON)) expect(d.fuseBinding).toBe('fuse3');
+			expect(d.helpers.find((h) => h.id === 'exfat-fuse')?.note).toBe('works only as root');
+			const allowOther = /^\s*user_allow_other\s*$/m.test(await readFile(FUSE_CONF, 'utf8').catch(() => ''));
+			const ntfsNote = d.helpers.find((h) => h.id === 'ntfs-3g')?.note;
+			if (allowOther) expect(ntfsNote).toBeUndefined();
+			else expect(ntfsNote).toContain('user_allow_other');
+			expect(d.helpers.find((h) => h.id === 'fuse2fs')?.note).toBeUndefined();
 		});
 
 		it('exFAT and NTFS do not mount unprivileged with these helpers: a clear error, nothing left', async () => {

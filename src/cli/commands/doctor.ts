@@ -26,6 +26,12 @@ export async function buildDoctorReport(): Promise<DoctorReport> {
 			? typesOfHelper(id as (typeof FUSE_HELPERS)[number])
 			: [],
 		install: `apt-get install ${DEBIAN_PACKAGES[id] ?? id}`,
+		// exfat-fuse always asks FUSE for a block device, which fusermount3 grants to root only.
+		...(id === 'exfat-fuse' && process.getuid?.() !== 0 ? { note: 'works only as root' } : {}),
+		// Debian's ntfs-3g is setuid root: it reaches a user's export only through allow_other.
+		...(id === 'ntfs-3g' && process.getuid?.() !== 0 && !host.userAllowOther
+			? { note: 'as a user, needs `user_allow_other` in /etc/fuse.conf' }
+			: {}),
 	}));
 	const missing = [
 		...new Set(helpers.filter((h) => h.path === null).map((h) => DEBIAN_PACKAGES[h.id] ?? h.id)),
@@ -80,7 +86,7 @@ function render(r: DoctorReport): string {
 	for (const h of r.helpers) {
 		const types = h.types.length > 0 ? ` — ${h.types.join(', ')}` : '';
 		lines.push(
-			`  ${h.path !== null ? 'ok     ' : 'missing'} ${h.id}${types}${h.path !== null ? `  (${h.path})` : `  → ${h.install}`}`,
+			`  ${h.path !== null ? 'ok     ' : 'missing'} ${h.id}${types}${h.path !== null ? `  (${h.path})` : `  → ${h.install}`}${h.note === undefined ? '' : ` — ${h.note}`}`,
 		);
 	}
 	lines.push('', 'Filesystem types this host can mount:');
