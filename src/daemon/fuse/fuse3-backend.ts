@@ -30,6 +30,8 @@ const FUSE_DEVICE = '/dev/fuse';
 const POOLED_BUFFERS = 4;
 /** Waiting for the loop to stop after the unmount, at most (a lazily detached export may not). */
 const STOP_WAIT_MS = 5_000;
+/** The same after a lazy detach, whose loop usually goes on until its last reader closes. */
+const LAZY_STOP_WAIT_MS = 300;
 
 class BufferPool {
 	private readonly free = new Map<number, Uint8Array[]>();
@@ -163,19 +165,22 @@ function mountWith(
 	return {
 		binding: 'fuse3',
 		unmount: async () => {
+			let waitMs = STOP_WAIT_MS;
 			if (!stopped) {
 				try {
 					await unmountPath(mountpoint, false);
 				} catch (error) {
 					// Still open somewhere (a helper detached with --force, a reader of `disk`): detach it
-					// like libfuse 2 always did; the loop serves those readers until they close.
+					// like libfuse 2 always did; the loop serves those readers until they close, so
+					// waiting long for it to stop would only delay the caller.
 					log('unmount of %s failed (%s); detaching it lazily', mountpoint, String(error));
 					await unmountPath(mountpoint, true);
+					waitMs = LAZY_STOP_WAIT_MS;
 				}
 			}
 			let timer: NodeJS.Timeout | undefined;
 			const timeout = new Promise<'detached'>((resolve) => {
-				timer = setTimeout(() => resolve('detached'), STOP_WAIT_MS);
+				timer = setTimeout(() => resolve('detached'), waitMs);
 			});
 			try {
 				const outcome = await Promise.race([mounted.closed, timeout]);
