@@ -12,7 +12,8 @@ import { constants } from 'node:os';
 import createDebug from 'debug';
 import { MountError } from '../../host/common/mount-error.js';
 import { loadFuse3Addon, type Fuse3Addon, type Fuse3Session } from '../../host/node/fuse3-addon.js';
-import { findTool, runTool } from '../../host/node/run-tool.js';
+import { probeLinuxHost } from '../../host/linux/capabilities.js';
+import { unmountVolume } from '../../host/linux/mounter.js';
 import {
 	FuseErrno,
 	type BackendFile,
@@ -57,14 +58,9 @@ function errnoOf(error: unknown): number {
 	return error instanceof FuseErrno ? error.errno : constants.errno.EIO;
 }
 
-/** Unmounts `mountpoint`; lazily (`-z`) when `lazy`. */
+/** Unmounts `mountpoint` with the same tool choice as the volumes (fusermount3 or umount). */
 async function unmountPath(mountpoint: string, lazy: boolean): Promise<void> {
-	const fusermount = (await findTool('fusermount3')) ?? (await findTool('fusermount'));
-	const [tool, args] =
-		fusermount !== undefined
-			? [fusermount, lazy ? ['-u', '-z', mountpoint] : ['-u', mountpoint]]
-			: [(await findTool('umount')) ?? '/bin/umount', lazy ? ['-l', mountpoint] : [mountpoint]];
-	await runTool(tool, args, { name: 'unmount FUSE export', timeoutMs: 30_000 });
+	await unmountVolume(await probeLinuxHost(), mountpoint, { force: lazy, fuse: true });
 }
 
 function mountWith(
