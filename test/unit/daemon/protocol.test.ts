@@ -4,9 +4,9 @@ import { stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VmdkError } from '../../../src/core/index.js';
-import { DaemonClient, DaemonError } from '../../../src/daemon/client.js';
+import { DaemonClient, AppError } from '../../../src/daemon/client.js';
 import { ControlServer } from '../../../src/daemon/server.js';
-import { MountError } from '../../../src/host/common/mount-error.js';
+import { AppError } from '../../../src/host/common/mount-error.js';
 import type { MountedDisk } from '../../../src/shared/models.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
@@ -41,7 +41,7 @@ async function startServer(notices: string[] = []) {
 						await slow;
 						return { disks: [] };
 					}
-					if (p.path === '/locked') throw new MountError('DISK_LOCKED', 'locked by VMware');
+					if (p.path === '/locked') throw new AppError('DISK_LOCKED', 'locked by VMware');
 					throw new VmdkError('VMDK_TRUNCATED', 'file ends early', { file: p.path, offsetBytes: 512 });
 				}
 				default:
@@ -80,14 +80,14 @@ describe('control protocol', () => {
 		await expect(slow).resolves.toEqual({ disks: [] });
 	});
 
-	it('rebuilds errors: engine codes as VmdkError, the rest as DaemonError, bugs as INTERNAL', async () => {
+	it('rebuilds errors: engine codes as VmdkError, the rest as AppError, bugs as INTERNAL', async () => {
 		const { socketPath } = await startServer();
 		const c = await client(socketPath);
 		const engine = await c.mount({ path: '/t.vmdk' }).catch((e: unknown) => e);
 		expect(engine).toBeInstanceOf(VmdkError);
 		expect(engine).toMatchObject({ code: 'VMDK_TRUNCATED', message: '/t.vmdk at byte 512: file ends early' });
 		const app = await c.mount({ path: '/locked' }).catch((e: unknown) => e);
-		expect(app).toBeInstanceOf(DaemonError);
+		expect(app).toBeInstanceOf(AppError);
 		expect(app).toMatchObject({ code: 'DISK_LOCKED', message: 'locked by VMware' });
 		await expect(c.shutdown()).rejects.toMatchObject({ code: 'INTERNAL', message: 'boom shutdown' });
 	});
