@@ -6,15 +6,30 @@
  * actions do. Only type-checked here (the Electron binary cannot run on our machines).
  */
 import { join } from 'node:path';
-import { Menu, Tray, nativeImage, type MenuItemConstructorOptions } from 'electron';
+import { Menu, Tray, nativeImage, type MenuItemConstructorOptions, type NativeImage } from 'electron';
 import type { DaemonState } from '../../shared/ipc-contract.js';
 import type { MountedDisk } from '../../shared/models.js';
-import { buildTrayMenu, trayTooltip, trayWords, type TrayAction, type TrayItem } from './tray-menu.js';
+import {
+	buildTrayMenu,
+	mountedVolumeCount,
+	trayTooltip,
+	trayWords,
+	type TrayAction,
+	type TrayItem,
+} from './tray-menu.js';
 
-/** The tray image for a platform, inside the app's `resources/tray` folder. */
-export function trayIconPath(resourcesDir: string, platform: string): string {
-	// `nativeImage` picks up `trayTemplate@2x.png` beside it on Retina screens by itself.
-	return join(resourcesDir, 'tray', platform === 'darwin' ? 'trayTemplate.png' : 'tray-linux.png');
+/** The tray image for a platform and state, inside the app's `resources/tray` folder. */
+export function trayIconPath(resourcesDir: string, platform: string, mounted: boolean): string {
+	// `nativeImage` picks up the `@2x` file beside it on high-density screens by itself.
+	const name =
+		platform === 'darwin'
+			? mounted
+				? 'trayMountedTemplate.png'
+				: 'trayTemplate.png'
+			: mounted
+				? 'tray-linux-mounted.png'
+				: 'tray-linux.png';
+	return join(resourcesDir, 'tray', name);
 }
 
 /** Electron's menu template for the model; `onAction` runs the chosen item's action. */
@@ -41,14 +56,21 @@ export class AppTray {
 	private readonly tray: Tray;
 	private readonly platform: string;
 	private readonly onAction: (action: TrayAction) => void;
+	private readonly resourcesDir: string;
+	private mounted = false;
 
 	constructor(resourcesDir: string, platform: string, onAction: (action: TrayAction) => void) {
-		const image = nativeImage.createFromPath(trayIconPath(resourcesDir, platform));
-		if (platform === 'darwin') image.setTemplateImage(true);
-		this.tray = new Tray(image);
+		this.resourcesDir = resourcesDir;
 		this.platform = platform;
 		this.onAction = onAction;
+		this.tray = new Tray(this.image(false));
 		this.update([], { kind: 'connecting' });
+	}
+
+	private image(mounted: boolean): NativeImage {
+		const image = nativeImage.createFromPath(trayIconPath(this.resourcesDir, this.platform, mounted));
+		if (this.platform === 'darwin') image.setTemplateImage(true);
+		return image;
 	}
 
 	/** Rebuilds the menu and tooltip from the current mount list and connection state. */
@@ -56,6 +78,10 @@ export class AppTray {
 		const model = buildTrayMenu(disks, daemon, trayWords(this.platform));
 		this.tray.setContextMenu(Menu.buildFromTemplate(toMenuTemplate(model, this.onAction)));
 		this.tray.setToolTip(trayTooltip(disks, daemon));
+		// The icon says at a glance whether anything is mounted.
+		const mounted = daemon.kind === 'connected' && mountedVolumeCount(disks) > 0;
+		if (mounted !== this.mounted) this.tray.setImage(this.image(mounted));
+		this.mounted = mounted;
 	}
 
 	/** Removes the icon. */
