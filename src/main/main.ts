@@ -37,7 +37,14 @@ import { createIpcHandlers } from './ipc/handlers.js';
 import { isAllowedExternalUrl } from './ipc/help-urls.js';
 import { registerWindowIpc } from './ipc/ipc-main.js';
 import { trustedSenderCheck } from './ipc/sender.js';
-import { appLayout, type AppLayout } from './launch/app-layout.js';
+import {
+	appLayout,
+	engineDir,
+	engineLaunch,
+	type AppLayout,
+	type DaemonLaunch,
+} from './launch/app-layout.js';
+import { copyEngine, transientLocation } from './launch/engine-copy.js';
 import {
 	OpenRequestQueue,
 	fromDialog,
@@ -155,8 +162,25 @@ function start(layout: AppLayout): void {
 		quitIfIdle();
 	};
 
+	/** Where the daemon starts from: the packaged engine, or a copy of it that outlives the app. */
+	async function daemonLaunch(): Promise<DaemonLaunch> {
+		const why = app.isPackaged ? transientLocation(process.resourcesPath, process.env) : undefined;
+		if (why === undefined) return layout.daemon;
+		log('%s: the daemon runs from a copy of the engine', why);
+		return engineLaunch(
+			await copyEngine(engineDir(process.resourcesPath), app.getPath('userData'), app.getVersion()),
+		);
+	}
+
 	/** The daemon, started on demand; retried with back-off while it cannot start. */
 	const clientReady: Promise<DaemonClient> = (async () => {
+		let launch: DaemonLaunch = layout.daemon;
+		try {
+			launch = await daemonLaunch();
+		} catch (error) {
+			// Still usable while the app runs; only the daemon's life after quitting is at stake.
+			log('cannot copy the engine: %O', error);
+		}
 		let delay = 1000;
 		let told = false;
 		for (;;) {
@@ -164,8 +188,8 @@ function start(layout: AppLayout): void {
 				return await DaemonClient.connect({
 					reconnect: true,
 					clientName: 'app',
-					daemonRuntime: layout.daemon.runtime,
-					daemonEntry: layout.daemon.entry,
+					daemonRuntime: launch.runtime,
+					daemonEntry: launch.entry,
 				});
 			} catch (error) {
 				log('cannot reach the daemon: %O', error);

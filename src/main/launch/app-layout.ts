@@ -45,15 +45,19 @@ export function engineDir(resourcesPath: string): string {
 	return join(resourcesPath, 'engine');
 }
 
+/** How to start the daemon from an engine folder (packaged, or a copy of it). */
+export function engineLaunch(engine: string): DaemonLaunch {
+	return { runtime: join(engine, 'node', 'bin', 'node'), entry: join(engine, 'dist', 'daemon', 'main.js') };
+}
+
 /** The layout for the running app. */
 export function appLayout(facts: AppFacts): AppLayout {
-	const engine = engineDir(facts.resourcesPath);
 	return {
 		preloadPath: join(facts.appPath, 'dist', 'preload', 'preload.cjs'),
 		rendererDir: join(facts.appPath, 'dist', 'renderer'),
 		resourcesDir: join(facts.appPath, 'resources'),
 		daemon: facts.isPackaged
-			? { runtime: join(engine, 'node', 'bin', 'node'), entry: join(engine, 'dist', 'daemon', 'main.js') }
+			? engineLaunch(engineDir(facts.resourcesPath))
 			: { runtime: undefined, entry: undefined },
 	};
 }
