@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * The Electron main process: a thin shell over the daemon (docs/architecture.md). It
+ * The Electron main process: a thin shell over the daemon (docs/desktop-shell.md). It
  *
  * - listens for macOS `open-file` first thing (it can fire before `ready`), takes the
  *   single-instance lock (a second launch hands its argv and folder to this one), and turns
