@@ -2,8 +2,8 @@
 /**
  * The Electron main process: a thin shell over the daemon (docs/desktop-shell.md). It
  *
- * - listens for macOS `open-file` first thing (it can fire before `ready`), takes the
- *   single-instance lock (a second launch hands its argv and folder to this one), and turns
+ * - listens for macOS `open-file` first thing (it can fire before `ready`; `launch/early.ts`),
+ *   takes the single-instance lock (a second launch hands its argv and folder to this one), and turns
  *   every way of opening something into an `OpenRequest` handled by one function: show the
  *   window, tell the page, mount the paths read-only, notify when done or failed;
  * - serves the page from `vmdk-app://bundle/` with a strict CSP, in a sandboxed window;
@@ -14,8 +14,11 @@
  *
  * This file can only be type-checked here: the Electron binary cannot be downloaded on our
  * machines. Its parts are unit-tested: open-request.ts, tray-menu.ts, ipc-main.ts,
- * main-window.ts, app-protocol.ts, notifications.ts, app-layout.ts, open-dialog.ts.
+ * main-window.ts, app-protocol.ts, notifications.ts, app-layout.ts, engine-copy.ts, open-dialog.ts,
+ * tray.ts.
  */
+// First: what must run before `ready` (open-file, the single-instance lock, the page's scheme).
+import { isPrimaryInstance, requests } from './launch/early.js';
 import { stat } from 'node:fs/promises';
 import createDebug from 'debug';
 import {
@@ -45,16 +48,7 @@ import {
 	type DaemonLaunch,
 } from './launch/app-layout.js';
 import { copyEngine, transientLocation } from './launch/engine-copy.js';
-import {
-	OpenRequestQueue,
-	fromDialog,
-	fromOpenFile,
-	fromSecondInstance,
-	leadingArgCount,
-	parseArgv,
-	type LaunchData,
-	type OpenRequest,
-} from './launch/open-request.js';
+import { fromDialog, type OpenRequest } from './launch/open-request.js';
 import { errorNotice, mountedNotice, newlyMountedVolumes, type Notice } from './notifications.js';
 import { AppTray } from './tray/tray.js';
 import { mountedVolumeCount, type TrayAction } from './tray/tray-menu.js';
@@ -67,27 +61,7 @@ const log = createDebug('vmdk:main');
 /** Longest wait between attempts to reach a daemon that would not start, in ms. */
 const CONNECT_RETRY_MAX_MS = 30_000;
 
-const requests = new OpenRequestQueue();
-const leading = leadingArgCount(process.defaultApp === true);
-
-// Finder may deliver the file that launched us before `ready`: listen before anything else.
-app.on('open-file', (event, path) => {
-	event.preventDefault();
-	requests.push(fromOpenFile(path));
-});
-
-const launchData: LaunchData = { argv: process.argv, cwd: process.cwd() };
-if (!app.requestSingleInstanceLock({ ...launchData })) {
-	// Another instance runs: it got our argv through the lock and handles it.
-	app.quit();
-} else {
-	app.on('second-instance', (_event, argv, workingDirectory, additionalData) => {
-		requests.push(fromSecondInstance(argv, workingDirectory, additionalData, leading));
-	});
-	requests.push(parseArgv(process.argv, { cwd: process.cwd(), leading, via: 'launch-argv' }));
-	protocol.registerSchemesAsPrivileged([
-		{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
-	]);
+if (isPrimaryInstance) {
 	app.on('web-contents-created', (_event, contents) => {
 		hardenWebContents(contents, { isAllowedExternalUrl, openExternal: openExternalLogged });
 	});
