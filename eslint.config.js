@@ -114,8 +114,9 @@ export default tseslint.config(
 						{
 							group: [
 								'@cocalc/fuse-native',
-								'**/daemon/!(client.js)',
-								'**/daemon/*/**',
+								// gitignore syntax: everything of the daemon but its client.
+								'**/daemon/**',
+								'!**/daemon/client.js',
 								'**/host/**',
 								'**/cli/**',
 								'**/preload/**',
@@ -142,8 +143,7 @@ export default tseslint.config(
 		// Runtime imports from shared would bundle zod into the one-file preload.
 		files: ['src/preload/**/*.ts'],
 		rules: {
-			'no-restricted-imports': 'off',
-			'@typescript-eslint/no-restricted-imports': [
+			'no-restricted-imports': [
 				'error',
 				{
 					paths: [
@@ -170,39 +170,6 @@ export default tseslint.config(
 							group: ['**/shared/**'],
 							allowTypeImports: true,
 							message: 'src/preload imports only types from src/shared (it is bundled to one small file).',
-						},
-					],
-				},
-			],
-		},
-	},
-	{
-		// The React UI: talks only to window.vmdk, typed by src/shared.
-		files: ['renderer/**/*.{ts,tsx}'],
-		languageOptions: { globals: { ...globals.browser } },
-		rules: {
-			'no-restricted-imports': 'off',
-			'@typescript-eslint/no-restricted-imports': [
-				'error',
-				{
-					patterns: [
-						{
-							group: [
-								...NODE_BUILTINS,
-								'electron',
-								'**/src/core/**',
-								'**/src/host/**',
-								'**/src/daemon/**',
-								'**/src/cli/**',
-								'**/src/main/**',
-								'**/src/preload/**',
-							],
-							message: 'The renderer has no Node and no Electron: it talks to window.vmdk only.',
-						},
-						{
-							group: ['**/src/shared/**'],
-							allowTypeImports: true,
-							message: 'The renderer imports only types from src/shared.',
 						},
 					],
 				},

@@ -14,25 +14,15 @@ import {
 	IPC_ARGS,
 	IPC_PREFIX,
 	type InvokeChannel,
-	type InvokeResults,
 	type IpcOutcome,
 	type UiError,
 } from '../../shared/ipc-contract.js';
 import { userMessage } from '../../shared/user-messages.js';
+import type { IpcHandlers } from './handlers.js';
+import type { IpcSender } from './sender.js';
 
-// Temporary copies of the handler API agreed with the window's handlers (`handlers.ts` and
-// `sender.ts` in the app's IPC folder); structurally identical, to be replaced by imports from
-// those modules when the branches meet.
-/** Who sent an IPC message. */
-export interface IpcSender {
-	readonly frameUrl: string;
-	readonly isMainFrame: boolean;
-	readonly webContentsId: number;
-}
-/** One function per invoke channel. */
-export type IpcHandlers = {
-	[C in InvokeChannel]: (sender: IpcSender, ...args: unknown[]) => Promise<IpcOutcome<InvokeResults[C]>>;
-};
+export type { IpcHandlers } from './handlers.js';
+export type { IpcSender } from './sender.js';
 
 /** The part of `ipcMain` used here (a recorder in tests). */
 export type IpcMainLike = Pick<IpcMain, 'handle' | 'removeHandler'>;
