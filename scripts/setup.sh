@@ -13,6 +13,7 @@ PACKAGES=(
 	e2fsprogs fuse2fs dosfstools fusefat exfatprogs exfat-fuse ntfs-3g
 	xfsprogs btrfs-progs lvm2 cryptsetup-bin genisoimage udftools apfsprogs
 	mtools procps psmisc time                             # mcopy for FAT fixtures; fuser/ps; /usr/bin/time in bench
+	librsvg2-bin icnsutils                                # resources/make-icons.sh: rsvg-convert, png2icns
 )
 
 if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null; then

@@ -76,6 +76,12 @@ export interface ConnectOptions {
 	readonly autoStart?: boolean | 'if-leftovers';
 	/** The daemon's entry script (default: `main.js` next to this file, built). */
 	readonly daemonEntry?: string;
+	/**
+	 * The Node.js executable that runs the daemon (default: this process's own executable, under
+	 * Electron in its Node mode). The packaged app passes the Node runtime it ships, because its
+	 * Electron binary has the `RunAsNode` fuse off (docs/architecture.md).
+	 */
+	readonly daemonRuntime?: string;
 	/** How long to wait for a started daemon, in ms. */
 	readonly startTimeoutMs?: number;
 	/** Survive the daemon going away (the app); default false (a CLI command). */
@@ -313,6 +319,7 @@ export class DaemonClient implements MountService {
 				this.paths,
 				this.options.daemonEntry ?? defaultDaemonEntry(),
 				this.options.startTimeoutMs,
+				this.options.daemonRuntime,
 			);
 			connection = await Connection.open(this.paths.socketPath);
 		}
@@ -463,6 +470,7 @@ async function startDaemon(
 	paths: AppPaths,
 	entry: string,
 	timeoutMs = DEFAULT_START_TIMEOUT_MS,
+	runtime = process.execPath,
 ): Promise<void> {
 	// Start-up failures (before the daemon's own log is set up) land in its log file.
 	const logFile = await open(paths.logPath, 'a', 0o600);
@@ -474,10 +482,11 @@ async function startDaemon(
 		VMDK_MOUNTER_CONFIG_DIR: paths.configDir,
 		...(paths.mountRootOverride === undefined ? {} : { VMDK_MOUNTER_MOUNT_ROOT: paths.mountRootOverride }),
 	};
-	if (process.versions.electron !== undefined) env.ELECTRON_RUN_AS_NODE = '1';
+	if (runtime === process.execPath && process.versions.electron !== undefined) env.ELECTRON_RUN_AS_NODE = '1';
+	else delete env.ELECTRON_RUN_AS_NODE;
 	let exited: number | null | undefined;
 	try {
-		const child = spawn(process.execPath, [entry], {
+		const child = spawn(runtime, [entry], {
 			detached: true,
 			stdio: ['ignore', 'ignore', logFile.fd],
 			env,
