@@ -38,8 +38,7 @@ export async function createHost(platform: NodeJS.Platform = process.platform): 
 		case 'linux':
 			return (await import('./linux/linux-host.js')).createLinuxHost();
 		case 'darwin':
-			// TODO(#11): the macOS host (src/host/darwin).
-			throw new AppError('FUSE_UNAVAILABLE', 'mounting on macOS is not built yet; use info and export');
+			return (await import('./darwin/darwin-host.js')).createDarwinHost();
 		default:
 			return assertNever(which, 'unknown platform');
 	}
