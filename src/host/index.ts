@@ -22,6 +22,14 @@ export { buildDoctorReport } from './doctor-report.js';
 export { loadFuse3Addon, type Fuse3Addon, type Fuse3Session } from './node/fuse3-addon.js';
 export { isLockStale } from './node/lock-liveness.js';
 export * from './node/export-raw.js';
+export {
+	setupLinks,
+	inspectLinks,
+	LINKS_READ_ONLY_NOTE,
+	type LinkReport,
+	type LinkOutcome,
+	type LinkState,
+} from './darwin/links.js';
 
 /** The platforms with a host implementation. */
 export function hostPlatformOf(platform: NodeJS.Platform): HostPlatform | undefined {
