@@ -195,6 +195,8 @@ export interface SetupLinksOptions {
 	readonly mayElevate: boolean;
 	/** The tool runner (default: the project's `runTool`). */
 	readonly run?: ToolRunner | undefined;
+	/** Whether we may write folder `dir` ourselves (default: access(2); tests stand in for a Mac's root-owned folders). */
+	readonly canWrite?: ((dir: string) => Promise<boolean>) | undefined;
 }
 
 async function writable(dir: string): Promise<boolean> {
@@ -227,7 +229,7 @@ export async function setupLinks(options: SetupLinksOptions): Promise<LinkReport
 	let elevated = false;
 	if (steps.length > 0) {
 		const dirs = [...new Set(steps.map((s) => dirname(s.path)))];
-		const needsAdmin = !(await Promise.all(dirs.map(writable))).every(Boolean);
+		const needsAdmin = !(await Promise.all(dirs.map(options.canWrite ?? writable))).every(Boolean);
 		if (needsAdmin && !options.mayElevate) {
 			throw new AppError('TOOL_FAILED', `cannot write ${dirs.join(' and ')}: run this as an administrator`);
 		}
