@@ -83,7 +83,7 @@ export const DARWIN_TOOLS: Readonly<Record<string, ToolSpec>> = {
 	'apfs-fuse': {
 		dirs: PACKAGE_DIRS,
 		kind: 'helper',
-		install: 'not needed: macOS mounts APFS itself',
+		install: 'not needed (macOS mounts APFS itself)',
 		note: 'not used: macOS mounts APFS itself',
 	},
 	hdiutil: { dirs: SYSTEM_DIRS, kind: 'system', install: PART_OF_MACOS },
@@ -336,7 +336,9 @@ function buildToolList(
 			types: [],
 			install: INSTALL_MACFUSE,
 			note: !macfuse.installed
-				? undefined
+				? fuseT.installed
+					? 'optional next to FUSE-T, but the Homebrew FUSE helpers need it'
+					: undefined
 				: `${macfuse.version === undefined ? '' : `version ${macfuse.version}, `}kernel extension ${macfuse.kextLoaded ? 'loaded' : macfuse.kextUsable ? 'loadable' : 'not allowed to load'}${macfuse.fskit === 'absent' ? '' : `, FSKit backend ${macfuse.fskit}`}`,
 		},
 		{
@@ -344,7 +346,11 @@ function buildToolList(
 			path: fuseT.installed ? at(FUSE_T_LIBRARY) : null,
 			types: [],
 			install: INSTALL_FUSE_T,
-			note: fuseT.installed ? `serves over ${fuseT.smb ? 'SMB or NFS' : 'NFS'}` : undefined,
+			note: fuseT.installed
+				? `serves over ${fuseT.smb ? 'SMB or NFS' : 'NFS'}`
+				: macfuse.installed
+					? 'not needed: macFUSE is installed'
+					: undefined,
 		},
 	];
 	return [
@@ -354,7 +360,8 @@ function buildToolList(
 			path: toolPaths.get(id) ?? null,
 			types: spec.driverTypes ?? typesOfHelper(MACOS_HELPER_TABLE, id),
 			install: spec.install,
-			note: spec.note,
+			// Notes say what an installed tool is good for.
+			note: toolPaths.has(id) ? spec.note : undefined,
 		})),
 	];
 }
