@@ -65,12 +65,26 @@ export class ToolReplay {
 		return this;
 	}
 
+	/** Rewrites each actual argument before comparing (e.g. a random folder name to the transcript's). */
+	private normalize: (arg: string) => string = (a) => a;
+
+	/** Sets the rewrite of actual arguments. */
+	normalizing(fn: (arg: string) => string): this {
+		this.normalize = fn;
+		return this;
+	}
+
 	/** Expected calls not made yet. */
 	remaining(): readonly TranscriptCall[] {
 		return this.queue;
 	}
 
-	readonly run: ToolRunner = async (tool: string, args: readonly string[], options: RunToolOptions = {}) => {
+	readonly run: ToolRunner = async (
+		tool: string,
+		actual: readonly string[],
+		options: RunToolOptions = {},
+	) => {
+		const args = actual.map(this.normalize);
 		const line = [tool, ...args].join(' ');
 		this.made.push(line);
 		const next = this.queue[0];
