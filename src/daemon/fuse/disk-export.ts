@@ -68,6 +68,11 @@ export interface DiskExportOptions {
 	 * (`default_permissions`). Only the libfuse 3 binding does this; fuse-native ignores it.
 	 */
 	readonly allowOther?: boolean | undefined;
+	/**
+	 * Let root reach the export (`allow_root`): on macOS the disk-image helper that attaches a
+	 * volume file does not run as us. Root can read any file anyway, so both bindings pass it.
+	 */
+	readonly allowRoot?: boolean | undefined;
 }
 
 interface ServedFile {
@@ -182,6 +187,7 @@ export class DiskExport {
 					readWrite: options.readWrite,
 					// fuse-native has no default_permissions: allow_other would open the disk to everyone.
 					allowOther: options.allowOther === true && backend.name === 'fuse3',
+					allowRoot: options.allowRoot === true,
 					mtime: new Date(),
 					opTimeoutMs: options.opTimeoutMs,
 				},
