@@ -114,8 +114,9 @@ export default tseslint.config(
 					'electron',
 					'**/main/**',
 					'@cocalc/fuse-native',
-					'**/daemon/!(client.js)',
-					'**/daemon/*/**',
+					// gitignore syntax (no extglob): everything of the daemon but its client.
+					'**/daemon/**',
+					'!**/daemon/client.js',
 					...HOST_INTERNALS,
 				],
 				'src/cli talks to the daemon only through daemon/client.ts and to the OS through host/index.js.',
