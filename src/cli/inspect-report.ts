@@ -10,10 +10,22 @@ import type {
 } from '../core/index.js';
 import type { DiskLayout } from '../core/index.js';
 import { isLockStale } from '../host/node/lock-liveness.js';
-import type { DiskInfo, InfoResult, SnapshotInfo, VmInfo, VolumeInfo } from '../shared/models.js';
+import type {
+	DiskInfo,
+	InfoResult,
+	ManifestCheckInfo,
+	SnapshotInfo,
+	VmInfo,
+	VolumeInfo,
+} from '../shared/models.js';
 
-/** The `DiskInfo` of an open disk and its layout. */
-export function buildDiskInfo(disk: VirtualDisk, layout: DiskLayout, controller?: string): DiskInfo {
+/** The `DiskInfo` of an open disk and its layout (`notes`: what it contradicts in its VM or appliance). */
+export function buildDiskInfo(
+	disk: VirtualDisk,
+	layout: DiskLayout,
+	controller?: string,
+	notes: readonly string[] = [],
+): DiskInfo {
 	const chain = disk.chain.map((l) => ({
 		path: l.path,
 		createType: l.createType,
@@ -31,7 +43,7 @@ export function buildDiskInfo(disk: VirtualDisk, layout: DiskLayout, controller?
 			...(layout.partitionTable.diskId === undefined ? {} : { diskId: layout.partitionTable.diskId }),
 		},
 		volumes: layout.volumes.map(volumeInfo),
-		warnings: [...disk.warnings, ...layout.warnings],
+		warnings: [...disk.warnings, ...layout.warnings, ...notes],
 	};
 }
 
@@ -55,7 +67,7 @@ function volumeInfo(v: Volume): VolumeInfo {
 }
 
 function diskEntry(d: DiskInspection): DiskInfo {
-	if (d.disk !== undefined) return buildDiskInfo(d.disk, d.layout, d.controller);
+	if (d.disk !== undefined) return buildDiskInfo(d.disk, d.layout, d.controller, d.warnings);
 	return {
 		path: d.path,
 		...(d.controller === undefined ? {} : { controller: d.controller }),
@@ -82,8 +94,8 @@ function snapshotInfos(tree: SnapshotTree | null): SnapshotInfo[] {
 	}));
 }
 
-/** `info --json` for a whole inspection. */
-export function buildInfoResult(inspection: Inspection): InfoResult {
+/** `info --json` for a whole inspection (`manifestCheck`: the result of `--verify`). */
+export function buildInfoResult(inspection: Inspection, manifestCheck?: ManifestCheckInfo): InfoResult {
 	const disks = inspection.disks.map(diskEntry);
 	const t = inspection.target;
 	let vm: VmInfo | null = null;
@@ -100,7 +112,29 @@ export function buildInfoResult(inspection: Inspection): InfoResult {
 				staleLock: t.lock.locked && isLockStale(t.lock),
 				lockPaths: t.lock.lockPaths,
 				snapshots: snapshotInfos(t.snapshots),
+				...(t.snapshot === null
+					? {}
+					: { snapshot: { uid: t.snapshot.snapshot.uid, displayName: t.snapshot.snapshot.displayName } }),
 				warnings: [...t.warnings, ...(t.snapshots?.warnings ?? [])],
+			};
+			break;
+		case 'ova':
+			vm = {
+				vmxPath: t.path,
+				kind: 'ova',
+				displayName: t.vm.displayName,
+				guestOS: t.vm.guestOS,
+				locked: false,
+				snapshots: [],
+				ovfPath: t.ovfPath,
+				manifestPath: t.manifest?.path ?? null,
+				...(manifestCheck === undefined ? {} : { manifestCheck }),
+				warnings: [
+					...t.warnings,
+					...(t.manifest?.problem === undefined
+						? []
+						: [`manifest not readable: ${t.manifest.problem.message}`]),
+				],
 			};
 			break;
 		case 'vbox':
