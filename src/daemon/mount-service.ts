@@ -39,7 +39,13 @@ export interface MountServiceDeps {
 	/** Expands a bundle or folder into its disks (a plain `.vmdk` gives itself). */
 	readonly resolveDisks: (
 		path: string,
-	) => Promise<{ readonly disks: readonly string[]; readonly vmLock?: string | undefined }>;
+		options?: { readonly snapshot?: string | undefined },
+	) => Promise<{
+		readonly disks: readonly string[];
+		readonly vmLock?: string | undefined;
+		/** Mount folder names parallel to `disks` (snapshot points), else the disk file's name. */
+		readonly folderNames?: readonly string[] | undefined;
+	}>;
 }
 
 interface LiveDisk {
@@ -112,7 +118,7 @@ export class DaemonMountService {
 			} catch (cause) {
 				throw new MountError('INPUT_NOT_FOUND', `${request.path}: no such file or folder`, { cause });
 			}
-			const resolved = await this.deps.resolveDisks(request.path);
+			const resolved = await this.deps.resolveDisks(request.path, { snapshot: request.snapshot });
 			if (request.readWrite === true && request.force !== true && resolved.vmLock !== undefined) {
 				throw new MountError(
 					'DISK_LOCKED',
@@ -121,7 +127,8 @@ export class DaemonMountService {
 			}
 			const mounted: DiskRecord[] = [];
 			try {
-				for (const p of resolved.disks) mounted.push(await this.mountDisk(p, request));
+				for (const [i, p] of resolved.disks.entries())
+					mounted.push(await this.mountDisk(p, request, resolved.folderNames?.[i]));
 			} catch (error) {
 				// The client gets the error; the log keeps it too, next to the steps that led to it.
 				this.deps.log.info(
@@ -135,7 +142,7 @@ export class DaemonMountService {
 		});
 	}
 
-	private async mountDisk(diskPath: string, request: MountRequest): Promise<DiskRecord> {
+	private async mountDisk(diskPath: string, request: MountRequest, folderName?: string): Promise<DiskRecord> {
 		const { registry, paths, log } = this.deps;
 		const canonical = await realpath(diskPath).catch(() => resolve(diskPath));
 		log.info(`mounting ${canonical}`);
@@ -216,7 +223,7 @@ export class DaemonMountService {
 			const host = await this.deps.probeHost();
 			const settings = await readSettings(paths.settingsPath);
 			const mountRoot = paths.mountRootOverride ?? settings.mountRoot ?? paths.defaultMountRoot;
-			const diskFolderName = safeFolderName(basename(canonical, extname(canonical))) || id;
+			const diskFolderName = safeFolderName(folderName ?? basename(canonical, extname(canonical))) || id;
 			const volumes: VolumeRecord[] = [];
 			let diskDir: string | undefined;
 			for (const v of wanted) {

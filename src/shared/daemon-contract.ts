@@ -24,6 +24,8 @@ export interface MountRequest {
 	readonly ignoreCid?: boolean | undefined;
 	/** Mount only this volume index (1-based). */
 	readonly partition?: number | undefined;
+	/** A snapshot of a VMware VM (uid or name): mount the disks as that snapshot froze them. */
+	readonly snapshot?: string | undefined;
 }
 
 /** What `unmount` asks for: a mountpoint, a disk path, or everything. */
