@@ -38,6 +38,7 @@ export type DiskInspection =
 			readonly controller?: string | undefined;
 			readonly disk?: undefined;
 			readonly layout?: undefined;
+			readonly warnings?: undefined;
 			readonly error: VmdkError;
 	  };
 

@@ -8,7 +8,8 @@
  * - `DiskSection/Disk`: `diskId`, `fileRef`, `capacity` × `capacityAllocationUnits`
  *   (`byte * 2^30`, …; bytes when absent), `populatedSize`, `format` (a URI naming the VMDK
  *   variant), `parentRef`.
- * - `VirtualSystem` (possibly inside `VirtualSystemCollection`): `id`, `Name`,
+ * - `VirtualSystem` (possibly inside `VirtualSystemCollection`; OVF 0.9 `Content` elements with
+ *   an `xsi:type`): `id`, `Name`,
  *   `OperatingSystemSection` (`vmw:osType`, `Description`), and in `VirtualHardwareSection` the
  *   `Item`s (`StorageItem` in 2.x): controllers (ResourceType 5 IDE, 6 SCSI, 20 other storage:
  *   SATA, or NVMe by its subtype) and disks (ResourceType 17, `HostResource` `ovf:/disk/<id>`,
@@ -171,7 +172,9 @@ function collectSystems(
 	warnings: string[],
 ): void {
 	for (const el of parent.children) {
-		const local = localName(el.name);
+		let local = localName(el.name);
+		// OVF 0.9 writes <Content xsi:type="ovf:VirtualSystem_Type">.
+		if (local === 'Content') local = localName(attributeNamed(el, 'type') ?? '').replace(/_Type$/, '');
 		if (local === 'VirtualSystemCollection') collectSystems(el, out, diskIds, warnings);
 		else if (local === 'VirtualSystem') out.push(readSystem(el, out.length, diskIds, warnings));
 	}
