@@ -3,7 +3,7 @@
 // streamOptimized, an ovftool-style OVF, GNU tar in ustar, pax and gnu formats), read in place
 // through the real CLI. Peers: GNU tar (`tar -tvf`) and Python's tarfile for member names,
 // sizes and data offsets; qemu-img for the disk bytes; sha256sum-style digests for the manifest.
-import { copyFile, mkdir, open, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,9 +182,14 @@ describe('info, export and --verify on appliances', () => {
 		const byMember = join(root, 'member.raw');
 		expect((await cli('export', join(ova, 'app-disk2.vmdk'), byMember)).status).toBe(0);
 		expect(await sameFile(byMember, pieces.disks[1]!.raw)).toBe(true);
-		// Never onto the archive itself.
+		// Never onto the archive itself, by name or through a symlink.
 		const onto = await cli('export', '--disk', '1', '--force', ova, ova);
 		expect(onto.status).toBe(7);
+		const link = join(root, 'looks-harmless.raw');
+		await symlink(ova, link);
+		const viaLink = await cli('export', '--disk', '1', '--force', ova, link);
+		expect(viaLink.status).toBe(7);
+		expect(viaLink.stderr).toMatch(/looks-harmless\.raw: is .*app\.ova, a file of the disk being exported/);
 	});
 
 	it('--verify hashes every manifest entry in place; a changed byte fails with the file named', async () => {

@@ -53,7 +53,10 @@ async function checkOutputNotInChain(outputPath: string, disk: VirtualDisk): Pro
 		throw new CommandError('OUTPUT_IS_INPUT', `${outputPath}: resolves to ${vmdkTarget}, a disk file`);
 	}
 	// A disk inside an .ova is read from the archive: that file must not be overwritten either.
-	const files = disk.chain.flatMap((l) => [l.path, ...(splitArchivePath(l.path)?.archive ?? [])]);
+	const files = disk.chain.flatMap((l) => {
+		const archive = splitArchivePath(l.path)?.archive;
+		return archive === undefined ? [l.path] : [l.path, archive];
+	});
 	for (const file of files) {
 		if (targets.includes(await realpathOrSelf(file))) {
 			throw new CommandError(
