@@ -97,9 +97,9 @@ describe('snapshot points of a VMware VM', () => {
 		expect(result.disks.map((d) => d.controller)).toEqual(['scsi0:0', 'sata0:1']);
 		const text = await cli('info', vm.bundle);
 		expect(text.status).toBe(0);
-		expect(text.stdout).toMatch(/1 +Installed +2023-11-14T22:49:07.607Z +scsi0:0 base\.vmdk/);
-		expect(text.stdout).toMatch(/2 +└ Updated +scsi0:0 base-000001\.vmdk/);
-		expect(text.stdout).toMatch(/3 +└ Experiment +scsi0:0 base-000002\.vmdk +<- current/);
+		expect(text.stdout).toMatch(/1 +- +Installed +2023-11-14T22:49:07.607Z +scsi0:0 base\.vmdk/);
+		expect(text.stdout).toMatch(/2 +1 +└ Updated +scsi0:0 base-000001\.vmdk/);
+		expect(text.stdout).toMatch(/3 +1 +└ Experiment +scsi0:0 base-000002\.vmdk +<- current/);
 	});
 
 	const points = [
@@ -204,7 +204,7 @@ describe('snapshot points of a VMware VM', () => {
 		expect(r.stderr).toMatch(/the snapshot tree loops: 2 → 1 → 3 → 1/);
 		const text = await cli('info', copy);
 		expect(text.status).toBe(0);
-		expect(text.stdout).toMatch(/1 +Installed .*\(its parents loop\)/);
+		expect(text.stdout).toMatch(/1 +3 +Installed .*\(its parents loop\)/);
 	});
 
 	it('warns when a snapshot delta does not build on the file its parent snapshot froze', async () => {

@@ -65,9 +65,10 @@ function renderSnapshots(vm: VmInfo, snapshots: readonly SnapshotInfo[]): string
 		'Snapshots:',
 		renderTable(
 			[
-				['UID', 'Name', 'Created (UTC)', 'Disks', ''],
+				['UID', 'Parent', 'Name', 'Created (UTC)', 'Disks', ''],
 				...rows.map(({ snapshot: s, depth, inLoop }) => [
 					s.uid,
+					s.parentUid ?? '-',
 					`${'  '.repeat(Math.max(0, depth - 1))}${depth > 0 ? '└ ' : ''}${s.displayName ?? ''}`,
 					s.createTimeUtc ?? '',
 					s.disks.map((d) => `${d.node} ${d.fileName}`).join(', '),
