@@ -67,9 +67,15 @@ async function pythonMembers(
 	const script =
 		'import json,sys,tarfile\n' +
 		'with tarfile.open(sys.argv[1]) as t:\n' +
-		'  print(json.dumps([{"name":m.name,"size":m.size,"offset":m.offset_data,"file":m.isfile()} for m in t.getmembers()]))';
+		'  print(json.dumps([{"name":m.name,"size":m.size,"header":m.offset,"offset":m.offset_data,"file":m.isfile()} for m in t.getmembers()]))';
 	const { stdout } = await execa('python3', ['-c', script, path]);
-	return JSON.parse(stdout) as { name: string; size: number; offset: number; file: boolean }[];
+	return JSON.parse(stdout) as {
+		name: string;
+		size: number;
+		header: number;
+		offset: number;
+		file: boolean;
+	}[];
 }
 
 /** GNU tar's view: size and name of every member (`tar -tvf`). */
@@ -119,6 +125,7 @@ describe('OVA archives: our member index against GNU tar and Python', () => {
 			const ours = index.members.map((m) => ({
 				name: m.name,
 				size: m.sizeBytes,
+				header: m.headerOffsetBytes,
 				offset: m.dataOffsetBytes,
 				file: m.type === 'file',
 			}));
