@@ -386,7 +386,7 @@ export class ConcatFile implements RandomAccessFile {
 			// Every chunk but the last has the chunk size: a short one in the middle is a lost piece.
 			if (i < parts.length - 1 && p.sizeBytes !== parts[0]!.sizeBytes) {
 				throw new VmdkError(
-					'OVF_BAD_DESCRIPTOR',
+					'OVF_MISSING_FILE',
 					`chunk ${basename(chunkPath(path, i))} has ${p.sizeBytes} bytes, the chunks before it ${parts[0]!.sizeBytes}: a chunk is damaged or missing`,
 					{ file: path },
 				);
