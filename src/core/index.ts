@@ -29,6 +29,13 @@ export * from './vmx/vmsd-file.js';
 export * from './vmx/vbox-file.js';
 export * from './vmx/lock-info.js';
 export * from './vmx/vm-bundle.js';
+export * from './vmx/snapshot-point.js';
+export * from './ova/tar-index.js';
+export * from './ova/archive-platform.js';
+export * from './ova/ovf-descriptor.js';
+export * from './ova/ova-manifest.js';
+export * from './ova/appliance.js';
+export * from './open-extensions.js';
 export type * from './partitions/types.js';
 export { readPartitionTable } from './partitions/read-partition-table.js';
 export { formatGuid } from './partitions/gpt.js';
@@ -39,3 +46,4 @@ export { LinearVolumeSource, UnsupportedVolumeSource } from './volumes/lvm-volum
 export type * from './filesystems/types.js';
 export { probeFilesystem } from './filesystems/probe.js';
 export * from './inspect/inspect.js';
+export * from './inspect/target-disks.js';

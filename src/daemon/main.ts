@@ -30,7 +30,7 @@ import { DaemonLog } from './log.js';
 import { DaemonMountService } from './mount-service.js';
 import { MountRegistry } from './mount-registry.js';
 import { recoverFromCrash } from './recovery.js';
-import { resolveDiskPaths } from './resolve-disks.js';
+import { inputExists, resolveDiskPaths } from './resolve-disks.js';
 import { ControlServer, type MethodHandlers } from './server.js';
 
 /** Default idle time before the daemon exits with nothing mounted and nobody listening, in ms. */
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
 		host,
 		openDisk: openDiskForExport,
 		resolveDisks: resolveDiskPaths,
+		exists: inputExists,
 		progress: (data) => broadcast({ event: 'progress', data }),
 	});
 

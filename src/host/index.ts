@@ -51,3 +51,4 @@ export async function createHost(platform: NodeJS.Platform = process.platform): 
 			return assertNever(which, 'unknown platform');
 	}
 }
+export * from './node/verify-manifest.js';
