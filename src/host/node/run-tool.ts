@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /**
- * The one wrapper around execa (STYLE §30–32): absolute tool paths, argument arrays (never a
- * shell), a timeout on every call, a cleaned environment with `LC_ALL=C`, and a `ToolError`
- * holding tool, args, exit status and stderr on failure. Every command is logged.
+ * The one wrapper around execa: absolute tool paths, argument arrays that no shell interprets
+ * (closing inherited descriptors goes through a fixed bash script that hands the arguments to
+ * `exec "$@"` untouched), a timeout on every call, a cleaned environment with `LC_ALL=C`, and a
+ * `ToolError` holding tool, args, exit status and stderr on failure. Every command is logged.
  */
 import { access, constants } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
