@@ -54,6 +54,8 @@ const { DiskExport, chooseFuseBackend } = await import(
 	join(REPO, 'dist', 'daemon', 'fuse', 'disk-export.js')
 );
 const { openDiskForExport } = await import(join(REPO, 'dist', 'daemon', 'disk-opener.js'));
+const { createHost } = await import(join(REPO, 'dist', 'host', 'index.js'));
+const host = await createHost();
 
 function median(values) {
 	const sorted = [...values].sort((a, b) => a - b);
@@ -128,7 +130,7 @@ async function ours(vmdk, tmp) {
 	dropCachesAndWarm(vmdk);
 	const disk = await openDiskForExport(vmdk, { ignoreCid: false });
 	const mnt = join(tmp, 'ours');
-	const exp = await DiskExport.mount(mnt, [{ name: 'disk', target: disk.target }], { readWrite: false });
+	const exp = await DiskExport.mount(mnt, [{ name: 'disk', target: disk.target }], { readWrite: false }, host);
 	try {
 		const before = process.cpuUsage();
 		const mibPerS = await ddThroughput(join(mnt, 'disk'));
@@ -171,7 +173,7 @@ try {
 	console.log(
 		'\nSequential read of the whole-disk FUSE file (dd bs=1M),',
 		runs,
-		`interleaved runs; our FUSE binding: ${chooseFuseBackend().name}`,
+		`interleaved runs; our FUSE binding: ${chooseFuseBackend(host).name}`,
 	);
 	for (const [sub, vmdk] of Object.entries(images)) {
 		if (only !== undefined && only !== sub) continue;

@@ -19,7 +19,12 @@ export { nodePlatform } from './node/node-platform.js';
 export { FileByteSource } from './node/file-byte-source.js';
 export { inspectPath, buildDiskInfo, buildInfoResult } from './node/inspect-report.js';
 export { buildDoctorReport } from './doctor-report.js';
-export { loadFuse3Addon, type Fuse3Addon, type Fuse3Session } from './node/fuse3-addon.js';
+export {
+	loadFuse3Addon,
+	releaseFreedMemory,
+	type Fuse3Addon,
+	type Fuse3Session,
+} from './node/fuse3-addon.js';
 export { isLockStale } from './node/lock-liveness.js';
 export * from './node/export-raw.js';
 export {
