@@ -41,15 +41,20 @@ export class SliceByteSource implements ByteSource {
 	}
 }
 
+/** True when [offset, offset+length) lies within [0, size) and both are safe integers. */
+export function isRangeInside(offsetBytes: number, length: number, sizeBytes: number): boolean {
+	return (
+		Number.isSafeInteger(offsetBytes) &&
+		Number.isSafeInteger(length) &&
+		offsetBytes >= 0 &&
+		length >= 0 &&
+		offsetBytes + length <= sizeBytes
+	);
+}
+
 /** Throws a RangeError unless [offset, offset+length) lies within [0, size). */
 export function checkRange(offsetBytes: number, length: number, sizeBytes: number): void {
-	if (
-		!Number.isSafeInteger(offsetBytes) ||
-		!Number.isSafeInteger(length) ||
-		offsetBytes < 0 ||
-		length < 0 ||
-		offsetBytes + length > sizeBytes
-	) {
+	if (!isRangeInside(offsetBytes, length, sizeBytes)) {
 		throw new RangeError(`read of ${length} bytes at ${offsetBytes} is outside 0..${sizeBytes}`);
 	}
 }
@@ -65,13 +70,7 @@ export function assertReadInRange(
 	what: string,
 	file: string | undefined,
 ): void {
-	if (
-		!Number.isSafeInteger(offsetBytes) ||
-		!Number.isSafeInteger(length) ||
-		offsetBytes < 0 ||
-		length < 0 ||
-		offsetBytes + length > sizeBytes
-	) {
+	if (!isRangeInside(offsetBytes, length, sizeBytes)) {
 		throw new VmdkError(
 			'VMDK_OUT_OF_RANGE',
 			`read of ${length} bytes at ${offsetBytes} is outside ${what} (${sizeBytes} bytes)`,

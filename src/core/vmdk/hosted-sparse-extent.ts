@@ -20,7 +20,7 @@
  */
 import type { ExtentReader, Run, RunKind } from '../disk/extent-reader.js';
 import { VmdkError, isVmdkError } from '../errors.js';
-import { checkRange } from '../io/byte-source.js';
+import { assertReadInRange, checkRange } from '../io/byte-source.js';
 import { Limits, checkLimit } from '../io/limits.js';
 import { SECTOR_SIZE_BYTES } from '../io/safe-number.js';
 import type { DiskPlatform, RandomAccessFile } from '../platform.js';
@@ -506,19 +506,7 @@ export class HostedSparseExtent implements ExtentReader {
 	}
 
 	private checkRead(offsetBytes: number, length: number): void {
-		if (
-			!Number.isSafeInteger(offsetBytes) ||
-			!Number.isSafeInteger(length) ||
-			offsetBytes < 0 ||
-			length < 0 ||
-			offsetBytes + length > this.sizeBytes
-		) {
-			throw new VmdkError(
-				'VMDK_OUT_OF_RANGE',
-				`read of ${length} bytes at ${offsetBytes} is outside the extent (${this.sizeBytes} bytes)`,
-				{ file: this.file.path },
-			);
-		}
+		assertReadInRange(offsetBytes, length, this.sizeBytes, 'the extent', this.file.path);
 	}
 
 	/** The GT for a GD index if it is known without I/O: null = no table, undefined = not loaded. */
