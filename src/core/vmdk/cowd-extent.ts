@@ -24,7 +24,7 @@ import { SECTOR_SIZE_BYTES } from '../io/safe-number.js';
 import { assertReadInRange } from '../io/byte-source.js';
 import type { RandomAccessFile } from '../platform.js';
 import { walkGrainRun } from './grain-run.js';
-import { LruCache, loadThroughCache } from './lru-cache.js';
+import { LoadingCache } from './lru-cache.js';
 
 /** `'COWD'` as the first four bytes, read as a little-endian u32 (QEMU: `VMDK3_MAGIC`). */
 export const COWD_MAGIC = 0x44574f43;
@@ -240,13 +240,13 @@ export class CowdExtent implements ExtentReader {
 	private readonly file: RandomAccessFile;
 	/** Byte offset of each grain table in the file; 0 = not allocated. */
 	private readonly gtOffsetsBytes: Float64Array;
-	private readonly cache: LruCache<number, Promise<GrainTable>>;
+	private readonly cache: LoadingCache<number, GrainTable>;
 
 	constructor(file: RandomAccessFile, header: CowdHeader, gtOffsetsBytes: Float64Array, cacheLimit: number) {
 		this.file = file;
 		this.header = header;
 		this.gtOffsetsBytes = gtOffsetsBytes;
-		this.cache = new LruCache({ maxEntries: Math.max(1, Math.floor(cacheLimit)) });
+		this.cache = new LoadingCache({ maxEntries: Math.max(1, Math.floor(cacheLimit)) });
 		this.sizeBytes = header.capacitySectors * SECTOR_SIZE_BYTES;
 		this.grainSizeBytes = header.grainSizeSectors * SECTOR_SIZE_BYTES;
 	}
@@ -259,7 +259,7 @@ export class CowdExtent implements ExtentReader {
 				grainSizeBytes: this.grainSizeBytes,
 				entriesPerTable: COWD_GT_ENTRIES,
 				hasTable: (gdIndex) => this.gtOffsetsBytes[gdIndex] !== 0,
-				isCached: (gdIndex) => this.cache.has(gdIndex),
+				isCached: (gdIndex) => this.cache.hasOrLoading(gdIndex),
 				table: (gdIndex) => this.grainTable(gdIndex),
 				kindOf: (table: GrainTable, index): RunKind => ((table[index] ?? 0) === 0 ? 'unallocated' : 'data'),
 			},
@@ -308,7 +308,7 @@ export class CowdExtent implements ExtentReader {
 
 	/** The decoded grain table `gdIndex` (allocated), from the cache or the file. */
 	private grainTable(gdIndex: number): Promise<GrainTable> {
-		return loadThroughCache(this.cache, gdIndex, () => this.loadGrainTable(gdIndex));
+		return this.cache.get(gdIndex, () => this.loadGrainTable(gdIndex));
 	}
 
 	private async loadGrainTable(gdIndex: number): Promise<GrainTable> {

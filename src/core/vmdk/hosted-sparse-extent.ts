@@ -24,7 +24,7 @@ import { assertReadInRange, checkRange } from '../io/byte-source.js';
 import { Limits, checkLimit } from '../io/limits.js';
 import { SECTOR_SIZE_BYTES } from '../io/safe-number.js';
 import type { DiskPlatform, RandomAccessFile } from '../platform.js';
-import { LruCache } from './lru-cache.js';
+import { LoadingCache } from './lru-cache.js';
 import {
 	SPARSE_HEADER_SIZE_BYTES,
 	SparseFlag,
@@ -255,6 +255,11 @@ async function loadDirectory(
 	return gd;
 }
 
+/** Table `k` of a batch of back-to-back grain tables. */
+function tableAt(batch: Uint32Array, k: number): Uint32Array {
+	return batch.slice(k * GTES_PER_GT, (k + 1) * GTES_PER_GT);
+}
+
 /** Reads `count` u32le values into a Uint32Array (a view without swapping on LE hosts). */
 async function readU32Table(
 	file: RandomAccessFile,
@@ -322,10 +327,8 @@ export class HostedSparseExtent implements ExtentReader {
 	private readonly grainBytes: number;
 	/** Highest sector a grain-table entry may name and still start inside the file. */
 	private readonly lastSector: number;
-	private readonly gtCache = new LruCache<number, Uint32Array>({ maxEntries: GT_CACHE_MAX_TABLES });
-	private readonly gtLoads = new Map<number, Promise<Uint32Array>>();
-	private readonly grainCache: LruCache<number, Uint8Array>;
-	private readonly grainLoads = new Map<number, Promise<Uint8Array>>();
+	private readonly gtCache = new LoadingCache<number, Uint32Array>({ maxEntries: GT_CACHE_MAX_TABLES });
+	private readonly grainCache: LoadingCache<number, Uint8Array>;
 	private readonly warnedTables = new Set<number>();
 
 	/** Use {@link openHostedSparseExtent}. */
@@ -344,7 +347,7 @@ export class HostedSparseExtent implements ExtentReader {
 		this.grainBytes = header.grainSizeSectors * SECTOR_SIZE_BYTES;
 		this.sizeBytes = header.capacitySectors * SECTOR_SIZE_BYTES;
 		this.lastSector = Math.floor((file.sizeBytes - 1) / SECTOR_SIZE_BYTES);
-		this.grainCache = new LruCache<number, Uint8Array>({
+		this.grainCache = new LoadingCache<number, Uint8Array>({
 			maxEntries: Math.max(1, Math.floor(GRAIN_CACHE_MAX_BYTES / this.grainBytes)),
 			maxWeight: GRAIN_CACHE_MAX_BYTES,
 			weigh: (g) => g.length,
@@ -513,14 +516,14 @@ export class HostedSparseExtent implements ExtentReader {
 	private cachedTable(gdIndex: number): Uint32Array | null | undefined {
 		if (this.index.kind === 'scanned') return this.index.tables.get(gdIndex) ?? null;
 		if ((this.index.gd[gdIndex] ?? 0) === 0) return null;
-		return this.gtCache.get(gdIndex);
+		return this.gtCache.peek(gdIndex);
 	}
 
 	/** The GT for a GD index, loading it if needed; null when the GD has no table there. */
 	private async table(gdIndex: number): Promise<Uint32Array | null> {
 		const cached = this.cachedTable(gdIndex);
 		if (cached !== undefined) return cached;
-		return this.gtLoads.get(gdIndex) ?? this.loadTables(gdIndex);
+		return this.gtCache.get(gdIndex, () => this.loadTables(gdIndex));
 	}
 
 	/**
@@ -536,22 +539,19 @@ export class HostedSparseExtent implements ExtentReader {
 		while (count < GT_BATCH_TABLES) {
 			const next = first + count;
 			if (next >= gd.length || gd[next] !== firstSector + count * GT_SIZE_SECTORS) break;
-			if (this.gtCache.has(next) || this.gtLoads.has(next)) break;
+			if (this.gtCache.hasOrLoading(next)) break;
 			count++;
 		}
 		const batch = readU32Table(this.file, firstSector * SECTOR_SIZE_BYTES, count * GTES_PER_GT);
-		let result: Promise<Uint32Array> | undefined;
-		for (let k = 0; k < count; k++) {
+		// The first table is tracked by the caller (`LoadingCache.get`), the ones after it here.
+		for (let k = 1; k < count; k++) {
 			const gdIndex = first + k;
-			const load = batch
-				.then((all) => this.acceptTable(gdIndex, all.slice(k * GTES_PER_GT, (k + 1) * GTES_PER_GT)))
-				.finally(() => this.gtLoads.delete(gdIndex));
-			// Tables nobody asked for yet must not surface as unhandled rejections.
-			load.catch(() => undefined);
-			this.gtLoads.set(gdIndex, load);
-			result ??= load;
+			this.gtCache.track(
+				gdIndex,
+				batch.then((all) => this.acceptTable(gdIndex, tableAt(all, k))),
+			);
 		}
-		return result ?? Promise.reject(new Error('unreachable'));
+		return batch.then((all) => this.acceptTable(first, tableAt(all, 0)));
 	}
 
 	/** Caches a GT read from the primary directory, or its redundant copy if only that is sound. */
@@ -569,11 +569,9 @@ export class HostedSparseExtent implements ExtentReader {
 						`grain table ${gdIndex} at sector ${sector} points past the end of the file (entry ${bad}); using its redundant copy at sector ${rgdSector}`,
 					);
 				}
-				this.gtCache.set(gdIndex, copy);
 				return copy;
 			}
 		}
-		this.gtCache.set(gdIndex, table);
 		return table;
 	}
 
@@ -645,15 +643,8 @@ export class HostedSparseExtent implements ExtentReader {
 	}
 
 	/** The inflated bytes of a compressed grain, shared between concurrent readers and cached. */
-	private async inflatedGrain(grain: number, sector: number, source?: RecordSource): Promise<Uint8Array> {
-		const cached = this.grainCache.get(grain);
-		if (cached !== undefined) return cached;
-		let load = this.grainLoads.get(grain);
-		if (load === undefined) {
-			load = this.inflateGrain(grain, sector, source).finally(() => this.grainLoads.delete(grain));
-			this.grainLoads.set(grain, load);
-		}
-		return load;
+	private inflatedGrain(grain: number, sector: number, source?: RecordSource): Promise<Uint8Array> {
+		return this.grainCache.get(grain, () => this.inflateGrain(grain, sector, source));
 	}
 
 	private async inflateGrain(grain: number, sector: number, source?: RecordSource): Promise<Uint8Array> {
@@ -718,7 +709,6 @@ export class HostedSparseExtent implements ExtentReader {
 				location,
 			);
 		}
-		this.grainCache.set(grain, out);
 		return out;
 	}
 }

@@ -28,7 +28,7 @@ import { SECTOR_SIZE_BYTES, sectorsToBytes, toSafeNumber } from '../io/safe-numb
 import { assertReadInRange } from '../io/byte-source.js';
 import type { RandomAccessFile } from '../platform.js';
 import { walkGrainRun } from './grain-run.js';
-import { LruCache, loadThroughCache } from './lru-cache.js';
+import { LoadingCache } from './lru-cache.js';
 import type { EsxSparseOpenOptions } from './cowd-extent.js';
 
 /** Const-header magic, a little-endian u64 at byte 0 (QEMU: `SESPARSE_CONST_HEADER_MAGIC`). */
@@ -380,14 +380,14 @@ export class SeSparseExtent implements ExtentReader {
 	readonly grainSizeBytes: number;
 	private readonly file: RandomAccessFile;
 	private readonly layout: SeSparseLayout;
-	private readonly cache: LruCache<number, Promise<GrainTable>>;
+	private readonly cache: LoadingCache<number, GrainTable>;
 
 	constructor(file: RandomAccessFile, layout: SeSparseLayout) {
 		this.file = file;
 		this.layout = layout;
 		this.header = layout.header;
 		this.volatileHeader = layout.volatileHeader;
-		this.cache = new LruCache({ maxEntries: Math.max(1, Math.floor(layout.cacheLimit)) });
+		this.cache = new LoadingCache({ maxEntries: Math.max(1, Math.floor(layout.cacheLimit)) });
 		this.sizeBytes = layout.header.capacitySectors * SECTOR_SIZE_BYTES;
 		this.grainSizeBytes = SESPARSE_GRAIN_SIZE_SECTORS * SECTOR_SIZE_BYTES;
 	}
@@ -400,7 +400,7 @@ export class SeSparseExtent implements ExtentReader {
 				grainSizeBytes: this.grainSizeBytes,
 				entriesPerTable: SESPARSE_GT_ENTRIES,
 				hasTable: (gdIndex) => this.layout.gtOffsetsBytes[gdIndex] !== 0,
-				isCached: (gdIndex) => this.cache.has(gdIndex),
+				isCached: (gdIndex) => this.cache.hasOrLoading(gdIndex),
 				table: (gdIndex) => this.grainTable(gdIndex),
 				kindOf: (table: GrainTable, index): RunKind => entryKind(table[index] ?? UNALLOCATED_ENTRY),
 			},
@@ -456,7 +456,7 @@ export class SeSparseExtent implements ExtentReader {
 
 	/** The decoded grain table `gdIndex` (allocated), from the cache or the file. */
 	private grainTable(gdIndex: number): Promise<GrainTable> {
-		return loadThroughCache(this.cache, gdIndex, () => this.loadGrainTable(gdIndex));
+		return this.cache.get(gdIndex, () => this.loadGrainTable(gdIndex));
 	}
 
 	private async loadGrainTable(gdIndex: number): Promise<GrainTable> {
