@@ -258,10 +258,16 @@ export class CowdExtent implements ExtentReader {
 				sizeBytes: this.sizeBytes,
 				grainSizeBytes: this.grainSizeBytes,
 				entriesPerTable: COWD_GT_ENTRIES,
-				hasTable: (gdIndex) => this.gtOffsetsBytes[gdIndex] !== 0,
-				isCached: (gdIndex) => this.cache.hasOrLoading(gdIndex),
-				table: (gdIndex) => this.grainTable(gdIndex),
-				kindOf: (table: GrainTable, index): RunKind => ((table[index] ?? 0) === 0 ? 'unallocated' : 'data'),
+				cachedTable: (gdIndex) => (this.gtOffsetsBytes[gdIndex] === 0 ? null : this.cache.peek(gdIndex)),
+				loadTable: (gdIndex) => this.grainTable(gdIndex),
+				kindAt: (table: GrainTable, grain): RunKind =>
+					(table[grain % COWD_GT_ENTRIES] ?? 0) === 0 ? 'unallocated' : 'data',
+				runEnd: (table: GrainTable, grain, stop, kind) => {
+					const base = grain - (grain % COWD_GT_ENTRIES);
+					let g = grain;
+					while (g < stop && ((table[g - base] ?? 0) === 0) === (kind === 'unallocated')) g++;
+					return g;
+				},
 			},
 			offsetBytes,
 			maxBytes,

@@ -399,10 +399,17 @@ export class SeSparseExtent implements ExtentReader {
 				sizeBytes: this.sizeBytes,
 				grainSizeBytes: this.grainSizeBytes,
 				entriesPerTable: SESPARSE_GT_ENTRIES,
-				hasTable: (gdIndex) => this.layout.gtOffsetsBytes[gdIndex] !== 0,
-				isCached: (gdIndex) => this.cache.hasOrLoading(gdIndex),
-				table: (gdIndex) => this.grainTable(gdIndex),
-				kindOf: (table: GrainTable, index): RunKind => entryKind(table[index] ?? UNALLOCATED_ENTRY),
+				cachedTable: (gdIndex) =>
+					this.layout.gtOffsetsBytes[gdIndex] === 0 ? null : this.cache.peek(gdIndex),
+				loadTable: (gdIndex) => this.grainTable(gdIndex),
+				kindAt: (table: GrainTable, grain): RunKind =>
+					entryKind(table[grain % SESPARSE_GT_ENTRIES] ?? UNALLOCATED_ENTRY),
+				runEnd: (table: GrainTable, grain, stop, kind) => {
+					const base = grain - (grain % SESPARSE_GT_ENTRIES);
+					let g = grain;
+					while (g < stop && entryKind(table[g - base] ?? UNALLOCATED_ENTRY) === kind) g++;
+					return g;
+				},
 			},
 			offsetBytes,
 			maxBytes,
