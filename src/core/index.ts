@@ -15,6 +15,7 @@ export * from './vmdk/sparse-header.js';
 export * from './vmdk/hosted-sparse-extent.js';
 export * from './vmdk/stream-optimized.js';
 export * from './vmdk/lru-cache.js';
+export * from './vmdk/esx-sparse-extent.js';
 export * from './vmdk/cowd-extent.js';
 export * from './vmdk/sesparse-extent.js';
 export * from './vmdk/create-types.js';

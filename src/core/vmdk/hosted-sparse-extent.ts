@@ -531,7 +531,7 @@ export class HostedSparseExtent implements ExtentReader {
 		// The first table is tracked by the caller (`LoadingCache.get`), the ones after it here.
 		for (let k = 1; k < count; k++) {
 			const gdIndex = first + k;
-			this.gtCache.track(
+			void this.gtCache.track(
 				gdIndex,
 				batch.then((all) => this.acceptTable(gdIndex, tableAt(all, k))),
 			);

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The read loop shared by the grain-table readers for grains stored as they are (hosted sparse
+ * without compression, COWD, seSparse): each grain of the request is located (a file offset, or
+ * zeros), grains that follow each other in the file as they do on the disk are merged into one
+ * file read, and the reads go out together, at most `GRAIN_READ_CONCURRENCY` at once.
+ */
+import { checkRange } from '../io/byte-source.js';
+import { runBounded } from '../io/run-bounded.js';
+import type { RandomAccessFile } from '../platform.js';
+
+/** A grain location meaning "this grain reads as zeros" (file offsets are never negative). */
+export const GRAIN_ZEROS = -1;
+
+/** File reads of one request in flight at once (a 2 MiB read-ahead window of 64 KiB grains is 32). */
+export const GRAIN_READ_CONCURRENCY = 32;
+
+/**
+ * Where grain `grain` starts in the file, in bytes, or GRAIN_ZEROS. Returns a number when the
+ * answer is in memory and a promise when a grain table must be loaded first; throws (or
+ * rejects) for a grain that cannot be read. `atBytes` is the request's offset in that grain, for
+ * error messages.
+ */
+export type LocateGrain = (grain: number, atBytes: number) => number | Promise<number>;
+
+/** One file read of a request: `length` bytes at `fileOffset` into the destination at `destOffset`. */
+interface FileRead {
+	readonly fileOffset: number;
+	readonly destOffset: number;
+	length: number;
+}
+
+/**
+ * Reads `length` bytes at virtual `offsetBytes` into `dest` at `destOffset`, grain by grain as
+ * `locate` says (the caller has range-checked the virtual range).
+ */
+export async function readGrains(
+	file: RandomAccessFile,
+	grainSizeBytes: number,
+	locate: LocateGrain,
+	offsetBytes: number,
+	dest: Uint8Array,
+	destOffset: number,
+	length: number,
+): Promise<void> {
+	checkRange(destOffset, length, dest.length);
+	const reads: FileRead[] = [];
+	const endBytes = offsetBytes + length;
+	let posBytes = offsetBytes;
+	while (posBytes < endBytes) {
+		const grain = Math.floor(posBytes / grainSizeBytes);
+		const inGrain = posBytes - grain * grainSizeBytes;
+		const n = Math.min(grainSizeBytes - inGrain, endBytes - posBytes);
+		const at = destOffset + (posBytes - offsetBytes);
+		const located = locate(grain, posBytes);
+		const grainAt = typeof located === 'number' ? located : await located;
+		if (grainAt === GRAIN_ZEROS) {
+			dest.fill(0, at, at + n);
+		} else {
+			const fileOffset = grainAt + inGrain;
+			const prev = reads[reads.length - 1];
+			if (
+				prev !== undefined &&
+				prev.fileOffset + prev.length === fileOffset &&
+				prev.destOffset + prev.length === at
+			) {
+				prev.length += n;
+			} else {
+				reads.push({ fileOffset, destOffset: at, length: n });
+			}
+		}
+		posBytes += n;
+	}
+	await runBounded(reads, GRAIN_READ_CONCURRENCY, (r) =>
+		file.readInto(r.fileOffset, dest, r.destOffset, r.length),
+	);
+}
