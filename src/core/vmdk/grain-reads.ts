@@ -23,6 +23,36 @@ export const GRAIN_READ_CONCURRENCY = 32;
  */
 export type LocateGrain = (grain: number, atBytes: number) => number | Promise<number>;
 
+/**
+ * Walks a request grain by grain: zero-fills the share of each grain `locate` calls GRAIN_ZEROS
+ * and hands the others to `visit` with the grain's file offset, the offset inside the grain,
+ * the length and where they go in `dest` (the caller has range-checked the virtual range).
+ */
+export async function forEachStoredGrain(
+	grainSizeBytes: number,
+	locate: LocateGrain,
+	offsetBytes: number,
+	dest: Uint8Array,
+	destOffset: number,
+	length: number,
+	visit: (grainAt: number, grain: number, inGrain: number, n: number, destAt: number) => void,
+): Promise<void> {
+	checkRange(destOffset, length, dest.length);
+	const endBytes = offsetBytes + length;
+	let posBytes = offsetBytes;
+	while (posBytes < endBytes) {
+		const grain = Math.floor(posBytes / grainSizeBytes);
+		const inGrain = posBytes - grain * grainSizeBytes;
+		const n = Math.min(grainSizeBytes - inGrain, endBytes - posBytes);
+		const destAt = destOffset + (posBytes - offsetBytes);
+		const located = locate(grain, posBytes);
+		const grainAt = typeof located === 'number' ? located : await located;
+		if (grainAt === GRAIN_ZEROS) dest.fill(0, destAt, destAt + n);
+		else visit(grainAt, grain, inGrain, n, destAt);
+		posBytes += n;
+	}
+}
+
 /** One file read of a request: `length` bytes at `fileOffset` into the destination at `destOffset`. */
 interface FileRead {
 	readonly fileOffset: number;
@@ -30,10 +60,7 @@ interface FileRead {
 	length: number;
 }
 
-/**
- * Reads `length` bytes at virtual `offsetBytes` into `dest` at `destOffset`, grain by grain as
- * `locate` says (the caller has range-checked the virtual range).
- */
+/** Reads `length` bytes at virtual `offsetBytes` into `dest` at `destOffset`, grain by grain as `locate` says. */
 export async function readGrains(
 	file: RandomAccessFile,
 	grainSizeBytes: number,
@@ -43,34 +70,28 @@ export async function readGrains(
 	destOffset: number,
 	length: number,
 ): Promise<void> {
-	checkRange(destOffset, length, dest.length);
 	const reads: FileRead[] = [];
-	const endBytes = offsetBytes + length;
-	let posBytes = offsetBytes;
-	while (posBytes < endBytes) {
-		const grain = Math.floor(posBytes / grainSizeBytes);
-		const inGrain = posBytes - grain * grainSizeBytes;
-		const n = Math.min(grainSizeBytes - inGrain, endBytes - posBytes);
-		const at = destOffset + (posBytes - offsetBytes);
-		const located = locate(grain, posBytes);
-		const grainAt = typeof located === 'number' ? located : await located;
-		if (grainAt === GRAIN_ZEROS) {
-			dest.fill(0, at, at + n);
-		} else {
+	await forEachStoredGrain(
+		grainSizeBytes,
+		locate,
+		offsetBytes,
+		dest,
+		destOffset,
+		length,
+		(grainAt, _grain, inGrain, n, destAt) => {
 			const fileOffset = grainAt + inGrain;
 			const prev = reads[reads.length - 1];
 			if (
 				prev !== undefined &&
 				prev.fileOffset + prev.length === fileOffset &&
-				prev.destOffset + prev.length === at
+				prev.destOffset + prev.length === destAt
 			) {
 				prev.length += n;
 			} else {
-				reads.push({ fileOffset, destOffset: at, length: n });
+				reads.push({ fileOffset, destOffset: destAt, length: n });
 			}
-		}
-		posBytes += n;
-	}
+		},
+	);
 	await runBounded(reads, GRAIN_READ_CONCURRENCY, (r) =>
 		file.readInto(r.fileOffset, dest, r.destOffset, r.length),
 	);
