@@ -10,6 +10,7 @@ export type * from './platform.js';
 export * from './disk/extent-reader.js';
 export * from './disk/concat-extents.js';
 export * from './disk/virtual-disk.js';
+export * from './disk/partition-view.js';
 export * from './plan/mount-plan.js';
 export * from './vmdk/sparse-header.js';
 export * from './vmdk/hosted-sparse-extent.js';

@@ -6,7 +6,8 @@
  * are listed with `unsupported` set. The filesystem probe is passed in.
  */
 import { isVmdkError } from '../errors.js';
-import { SliceByteSource, type ByteSource } from '../io/byte-source.js';
+import { PartitionView } from '../disk/partition-view.js';
+import type { ByteSource } from '../io/byte-source.js';
 import type { FilesystemInfo } from '../filesystems/types.js';
 import { readPartitionTable } from '../partitions/read-partition-table.js';
 import { LVM_SECTOR_SIZE_BYTES, formatLvmId, readLvmLabel } from './lvm-label.js';
@@ -68,7 +69,7 @@ export async function listVolumes(src: ByteSource, probe: FilesystemProbe): Prom
 	} else {
 		for (const partition of partitionTable.partitions) {
 			const name = `p${partition.index}`;
-			const source = new SliceByteSource(src, partition.startBytes, partition.sizeBytes);
+			const source = new PartitionView(src, partition.startBytes, partition.sizeBytes);
 			base.push({
 				name,
 				kind: 'partition',

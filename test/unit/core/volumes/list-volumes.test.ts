@@ -131,6 +131,13 @@ describe('listVolumes with LVM2', () => {
 		const across = await root.read(2 * EXTENT - 2, 4);
 		expect([...across]).toEqual([0x31, 0x31, ...ascii('pe')]);
 		await expect(root.read(3 * EXTENT - 1, 2)).rejects.toThrow(RangeError);
+		// readInto fills the caller's buffer piece by piece, the same bytes as read.
+		const dest = new Uint8Array(3 * EXTENT + 8).fill(0xee);
+		await root.readInto(0, dest, 8, 3 * EXTENT);
+		expect(dest.subarray(8)).toEqual(all);
+		expect(dest[7]).toBe(0xee);
+		await expect(root.readInto(3 * EXTENT - 1, dest, 0, 2)).rejects.toThrow(RangeError);
+		await expect(layout.volumes[3]!.source.readInto(0, dest, 0, 1)).rejects.toBeInstanceOf(VmdkError);
 	});
 
 	it('reads metadata text that wraps around the circular buffer', async () => {
