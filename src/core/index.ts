@@ -36,7 +36,7 @@ export { readPartitionTable } from './partitions/read-partition-table.js';
 export { formatGuid } from './partitions/gpt.js';
 export { MBR_TYPE_NAMES, GPT_TYPE_NAMES, APM_TYPE_NAMES } from './partitions/type-names.js';
 export type * from './volumes/types.js';
-export { listVolumes, type FilesystemProbe } from './volumes/list-volumes.js';
+export { listVolumes, oversizedFilesystemWarning, type FilesystemProbe } from './volumes/list-volumes.js';
 export { LinearVolumeSource, UnsupportedVolumeSource } from './volumes/lvm-volume-source.js';
 export type * from './filesystems/types.js';
 export { probeFilesystem } from './filesystems/probe.js';

@@ -94,7 +94,37 @@ export async function listVolumes(src: ByteSource, probe: FilesystemProbe): Prom
 		}
 	}
 	const all = [...volumes, ...lvs].map((v, i): Volume => ({ ...v, index: i + 1 }));
+	for (const volume of all) {
+		const warning = oversizedFilesystemWarning(volume);
+		if (warning !== undefined) warnings.push(warning);
+	}
 	return { partitionTable, volumes: all, warnings };
+}
+
+/** What holds a volume's bytes, in warnings. */
+const CONTAINER_NAMES: Readonly<Record<Volume['kind'], string>> = {
+	'whole-disk': 'disk',
+	partition: 'partition',
+	lvm: 'logical volume',
+};
+
+/**
+ * A warning when the filesystem's superblock claims more bytes than its volume holds (a
+ * partition shrunk without the filesystem, an image cut short): its end is missing, so the Linux
+ * kernel refuses to mount it ("bad geometry") and files stored there cannot be read.
+ */
+export function oversizedFilesystemWarning(
+	volume: Pick<Volume, 'name' | 'kind' | 'sizeBytes' | 'filesystem'>,
+): string | undefined {
+	const fs = volume.filesystem;
+	// A multi-device btrfs records the size of all its devices together.
+	if (fs?.sizeBytes === undefined || (fs.deviceCount ?? 1) > 1) return undefined;
+	if (fs.sizeBytes <= volume.sizeBytes) return undefined;
+	const container = CONTAINER_NAMES[volume.kind];
+	return (
+		`${volume.name}: the ${fs.type} filesystem claims ${fs.sizeBytes} bytes but its ${container} holds ${volume.sizeBytes}: ` +
+		`its last ${fs.sizeBytes - volume.sizeBytes} bytes are missing, so a mount may be refused and files stored there cannot be read`
+	);
 }
 
 /**
