@@ -5,6 +5,7 @@
  * refuses reads with a typed error, so it can still be listed with its size.
  */
 import { VmdkError } from '../errors.js';
+import { lastAtOrBelow } from '../io/bisect.js';
 import { checkRange, readToNewBuffer, type ByteSource } from '../io/byte-source.js';
 
 /** One contiguous piece of a linear LV. */
@@ -24,6 +25,8 @@ export class LinearVolumeSource implements ByteSource {
 	readonly sizeBytes: number;
 	/** Pieces sorted by `lvOffsetBytes`, contiguous from 0. */
 	readonly pieces: readonly LinearPiece[];
+	/** `lvOffsetBytes` of each piece, for the binary search. */
+	private readonly starts: readonly number[];
 
 	/** Throws VMDK_CORRUPT when pieces leave gaps, overlap, or fall outside their PV. */
 	constructor(pieces: readonly LinearPiece[]) {
@@ -44,6 +47,7 @@ export class LinearVolumeSource implements ByteSource {
 			expected += p.lengthBytes;
 		}
 		this.pieces = pieces;
+		this.starts = pieces.map((p) => p.lvOffsetBytes);
 		this.sizeBytes = expected;
 	}
 
@@ -55,7 +59,7 @@ export class LinearVolumeSource implements ByteSource {
 	async readInto(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {
 		checkRange(offsetBytes, length, this.sizeBytes);
 		let done = 0;
-		let i = this.findPiece(offsetBytes);
+		let i = lastAtOrBelow(this.starts, offsetBytes);
 		while (done < length) {
 			const piece = this.pieces[i++]!;
 			const inPiece = offsetBytes + done - piece.lvOffsetBytes;
@@ -63,18 +67,6 @@ export class LinearVolumeSource implements ByteSource {
 			await piece.pv.readInto(piece.pvOffsetBytes + inPiece, dest, destOffset + done, n);
 			done += n;
 		}
-	}
-
-	/** Index of the piece containing `offsetBytes` (binary search). */
-	private findPiece(offsetBytes: number): number {
-		let lo = 0;
-		let hi = this.pieces.length - 1;
-		while (lo < hi) {
-			const mid = (lo + hi + 1) >>> 1;
-			if (this.pieces[mid]!.lvOffsetBytes <= offsetBytes) lo = mid;
-			else hi = mid - 1;
-		}
-		return lo;
 	}
 }
 
