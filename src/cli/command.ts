@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /**
- * The shape of a CLI command (STYLE §46): one file per command under `commands/`, listed in
+ * The shape of a CLI command: one file per command under `commands/`, listed in
  * `commands/index.ts`. `run.ts` turns these descriptions into commander commands, so a new
- * command is a new file plus one line.
+ * command is a new file plus one line. Expected failures throw `AppError` (or the engine's
+ * `VmdkError`): printed as one line, no stack.
  */
-import type { ErrorCode } from '../shared/error-codes.js';
+import { AppError } from '../shared/app-error.js';
 
 /** Where a command writes. Tests pass their own; `main.ts` passes the process's streams. */
 export interface CliIo {
@@ -53,20 +54,8 @@ export interface CliCommand {
 	readonly args: readonly CommandArg[];
 	/** Options besides `--json`, which every command has. */
 	readonly options: readonly CommandOption[];
-	/** Does the work; throws {@link CommandError} (or a VmdkError) for expected failures. */
+	/** Does the work; throws {@link AppError} (or a VmdkError) for expected failures. */
 	handler(input: CommandInput): Promise<void>;
-}
-
-/** An expected failure: printed as one line, no stack (STYLE §46 `pretty`). */
-export class CommandError extends Error {
-	override readonly name = 'CommandError';
-	readonly code: ErrorCode;
-	/** Always true: the message is meant for the user as is. */
-	readonly pretty = true;
-	constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
-		super(message, options);
-		this.code = code;
-	}
 }
 
 /** True if option `name` was given as a flag. */
@@ -77,6 +66,6 @@ export function flag(options: Readonly<Record<string, unknown>>, name: string): 
 /** The positional argument at `index` (commander has checked that required ones exist). */
 export function arg(input: CommandInput, index: number): string {
 	const value = input.args[index];
-	if (value === undefined) throw new CommandError('USAGE', `missing argument ${index + 1}`);
+	if (value === undefined) throw new AppError('USAGE', `missing argument ${index + 1}`);
 	return value;
 }

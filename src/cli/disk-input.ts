@@ -2,9 +2,9 @@
 /** Opening the disk a command was given, with the checks every command shares. */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { openDisk, type VirtualDisk } from '../core/index.js';
-import { nodePlatform } from '../host/node/node-platform.js';
-import { CommandError } from './command.js';
+import { VmdkError, isVmdkError, openDisk, type VirtualDisk } from '../core/index.js';
+import { nodePlatform } from '../host/index.js';
+import { AppError } from '../shared/app-error.js';
 
 /** Options common to commands that open a disk. */
 export interface OpenInputOptions {
@@ -20,20 +20,19 @@ export async function openInputDisk(path: string, options: OpenInputOptions): Pr
 	const absolute = resolve(path);
 	try {
 		if ((await stat(absolute)).isDirectory()) {
-			throw new CommandError('VMDK_NOT_VMDK', `${absolute}: is a folder; give the path of a .vmdk file`);
+			throw new VmdkError('VMDK_NOT_VMDK', 'is a folder; give the path of a .vmdk file', { file: absolute });
 		}
 	} catch (cause) {
-		if (cause instanceof CommandError) throw cause;
+		if (isVmdkError(cause)) throw cause;
 		const code = (cause as NodeJS.ErrnoException | undefined)?.code;
 		if (code === 'ENOENT' || code === 'ENOTDIR') {
-			throw new CommandError('INPUT_NOT_FOUND', `${absolute}: no such file or folder`, { cause });
+			throw new AppError('INPUT_NOT_FOUND', `${absolute}: no such file or folder`, { cause });
 		}
-		throw new CommandError(
+		throw new VmdkError(
 			'VMDK_IO',
-			`${absolute}: ${cause instanceof Error ? cause.message : String(cause)}`,
-			{
-				cause,
-			},
+			cause instanceof Error ? cause.message : String(cause),
+			{ file: absolute },
+			{ cause },
 		);
 	}
 	return openDisk(absolute, nodePlatform, { ignoreCid: options.ignoreCid });

@@ -10,7 +10,8 @@ import { Command, CommanderError } from 'commander';
 import { isVmdkError } from '../core/index.js';
 import type { ErrorCode, SerializedError } from '../shared/error-codes.js';
 import { userMessage } from '../shared/user-messages.js';
-import { CommandError, type CliCommand, type CliIo } from './command.js';
+import { AppError } from '../shared/app-error.js';
+import type { CliCommand, CliIo } from './command.js';
 import { loadCommands } from './commands/index.js';
 import { EXIT_CODES, exitCodeFor, type ExitCode } from './exit-codes.js';
 import { writeJson } from './output.js';
@@ -29,7 +30,7 @@ export interface CliFailure {
 
 /** Classifies anything thrown by a command. */
 export function toCliFailure(error: unknown): CliFailure {
-	if (error instanceof CommandError) return { code: error.code, message: error.message, unexpected: false };
+	if (error instanceof AppError) return { code: error.code, message: error.message, unexpected: false };
 	if (isVmdkError(error)) return { code: error.code, message: error.message, unexpected: false };
 	if (error instanceof Error && error.name === 'AbortError') {
 		return { code: 'INTERRUPTED', message: 'stopped by the user', unexpected: false };
@@ -134,7 +135,7 @@ export async function runCli(
 				return EXIT_CODES.USAGE;
 			}
 			const message = error.message.replace(/^error:\s*/, '');
-			return reportFailure(io, new CommandError('USAGE', message), state.json);
+			return reportFailure(io, new AppError('USAGE', message), state.json);
 		}
 		return reportFailure(io, error, state.json);
 	}

@@ -1,54 +1,66 @@
 // SPDX-License-Identifier: MIT
 /**
- * The typed daemon client that the CLI and Electron main use (the only daemon module they
- * may import). It connects to the control socket and, when nothing answers, starts the
- * daemon detached (`process.execPath dist/daemon/main.js`; under Electron with
- * `ELECTRON_RUN_AS_NODE=1`) and waits for it. Errors come back as `{name, code, message}` and
- * are rebuilt: engine codes as `VmdkError`, the rest as `DaemonError`.
+ * The typed daemon client that the CLI and Electron main use (the only daemon module they may
+ * import). It connects to the control socket — after checking that the runtime folder and the
+ * socket are ours, so another local user cannot pose as the daemon — and, when nothing
+ * answers, starts the daemon detached (`process.execPath dist/daemon/main.js`; under Electron
+ * with `ELECTRON_RUN_AS_NODE=1`) and waits for it. Every call has a deadline.
+ *
+ * With `reconnect: true` (the app) the client outlives the daemon: when the connection drops it
+ * says so (`onDidDisconnect`), reconnects with back-off — restarting the daemon, which then
+ * cleans up whatever the old one left — subscribes again and hands listeners the fresh mount
+ * list, then says so (`onDidReconnect`).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { VMDK_ERROR_CODES, VmdkError, type VmdkErrorCode } from '../core/index.js';
-import { appPaths, type AppPaths } from '../host/node/paths.js';
-import type {
-	DaemonEvent,
-	DaemonHello,
-	DaemonMethod,
-	DaemonMethods,
-	DaemonResponse,
-	MountRequest,
-	MountService,
-	UnmountRequest,
+import { appPaths, assertOwnedByUs, preparePrivatePaths, type AppPaths } from '../host/index.js';
+import { AppError, deserializeError } from '../shared/app-error.js';
+import { APP_ERROR_CODES, type AppErrorCode } from '../shared/error-codes.js';
+import {
+	MAX_REQUEST_LINE_BYTES,
+	PROTOCOL_VERSION,
+	type DaemonEvent,
+	type DaemonHello,
+	type DaemonMethod,
+	type DaemonMethods,
+	type DaemonResponse,
+	type InspectRequest,
+	type MountRequest,
+	type MountService,
+	type ProgressEvent,
+	type UnmountRequest,
 } from '../shared/daemon-contract.js';
-import type { AppErrorCode, ErrorCode, SerializedError } from '../shared/error-codes.js';
-import type { MountedDisk, MountListResult } from '../shared/models.js';
+import type { DoctorReport, InfoResult, MountListResult, MountedDisk } from '../shared/models.js';
+import { LineDecoder, encodeLine } from '../shared/ndjson.js';
 
 /** How long `connect` waits for a freshly started daemon, in ms. */
 const DEFAULT_START_TIMEOUT_MS = 15_000;
 /** Poll interval while waiting for the daemon, in ms. */
 const START_POLL_MS = 50;
-/** Timeout of a liveness ping, in ms. */
-const PING_TIMEOUT_MS = 2_000;
+/** Connecting and `hello`, in ms: a socket that does not answer like a daemon is given up. */
+const HELLO_TIMEOUT_MS = 5_000;
+/** Reconnect back-off, in ms. */
+const RECONNECT_MIN_MS = 200;
+const RECONNECT_MAX_MS = 5_000;
+/** Longest line read from the daemon (a long mount list), in characters. */
+const MAX_RESPONSE_LINE_CHARS = 64 * 1024 * 1024;
 
-/** An error the daemon reported (or the failure to reach it). */
-export class DaemonError extends Error {
-	override readonly name = 'DaemonError';
-	readonly code: AppErrorCode;
-	constructor(code: AppErrorCode, message: string, options?: ErrorOptions) {
-		super(message, options);
-		this.code = code;
-	}
-}
-
-/** Rebuilds an error from its wire form. */
-export function deserializeError(e: SerializedError): VmdkError | DaemonError {
-	if ((VMDK_ERROR_CODES as readonly string[]).includes(e.code)) {
-		return new VmdkError(e.code as VmdkErrorCode, e.message);
-	}
-	return new DaemonError(e.code as Exclude<ErrorCode, VmdkErrorCode>, e.message);
-}
+/**
+ * Deadlines per method, in ms. Mounting runs helpers (a minute each at most) for every volume
+ * of every disk of a bundle; the rest answer from memory or read a few MiB.
+ */
+export const CALL_DEADLINES_MS: Readonly<Record<DaemonMethod, number>> = {
+	hello: HELLO_TIMEOUT_MS,
+	inspect: 5 * 60_000,
+	doctor: 60_000,
+	mount: 15 * 60_000,
+	unmount: 5 * 60_000,
+	list: 10_000,
+	subscribe: 10_000,
+	shutdown: 5 * 60_000,
+};
 
 /** Options of {@link DaemonClient.connect}. */
 export interface ConnectOptions {
@@ -64,6 +76,12 @@ export interface ConnectOptions {
 	readonly daemonEntry?: string;
 	/** How long to wait for a started daemon, in ms. */
 	readonly startTimeoutMs?: number;
+	/** Survive the daemon going away (the app); default false (a CLI command). */
+	readonly reconnect?: boolean;
+	/** Who is calling, for the daemon's log. */
+	readonly clientName?: string;
+	/** Deadlines to use instead of {@link CALL_DEADLINES_MS} (tests). */
+	readonly deadlinesMs?: Partial<Record<DaemonMethod, number>>;
 }
 
 /** The daemon's entry script next to this module (from a TypeScript checkout: the built one). */
@@ -73,138 +91,143 @@ export function defaultDaemonEntry(): string {
 	return fileURLToPath(new URL('./main.js', here));
 }
 
-/** True when a daemon answers `hello` on `socketPath`. */
+/** True when a daemon of ours answers `hello` on `socketPath` (a foreign socket is an error). */
 export async function pingDaemon(socketPath: string): Promise<boolean> {
+	if (!(await assertOwnedByUs(socketPath, 'socket'))) return false;
 	try {
-		const client = await DaemonClient.connectSocket(socketPath, PING_TIMEOUT_MS);
+		const c = await Connection.open(socketPath);
 		try {
-			await client.call('hello', {}, PING_TIMEOUT_MS);
+			await c.hello('ping');
 			return true;
 		} finally {
-			client.close();
+			c.close();
 		}
-	} catch {
+	} catch (error) {
+		if (error instanceof AppError && error.code === 'PROTOCOL_MISMATCH') throw error;
 		return false;
 	}
 }
 
-/** A connection to the daemon, implementing the service interface. */
-export class DaemonClient implements MountService {
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+/** One socket to the daemon: requests with ids, responses, events. */
+class Connection {
 	private readonly socket: Socket;
 	private nextId = 1;
-	private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-	private readonly listeners = new Set<(disks: readonly MountedDisk[]) => void>();
-	private subscribed = false;
-	/** Things the daemon wanted the user to hear (e.g. crash clean-up), in arrival order. */
-	readonly notices: string[] = [];
+	private readonly pending = new Map<number, Pending>();
+	private closedByUs = false;
+	onEvent: (event: DaemonEvent) => void = () => undefined;
+	onNotices: (notices: readonly string[]) => void = () => undefined;
+	onClose: (byUs: boolean) => void = () => undefined;
 
 	private constructor(socket: Socket) {
 		this.socket = socket;
-		let buffered = '';
+		const decoder = new LineDecoder(MAX_RESPONSE_LINE_CHARS);
 		socket.setEncoding('utf8');
 		socket.on('data', (chunk: string) => {
-			buffered += chunk;
-			let nl: number;
-			while ((nl = buffered.indexOf('\n')) >= 0) {
-				const line = buffered.slice(0, nl);
-				buffered = buffered.slice(nl + 1);
-				this.onLine(line);
-			}
+			for (const line of decoder.push(chunk)) if (line.ok) this.onMessage(line.value);
+			if (decoder.overflow) socket.destroy();
 		});
-		const fail = (): void => {
+		socket.on('error', () => undefined);
+		socket.on('close', () => {
 			for (const p of this.pending.values()) {
-				p.reject(new DaemonError('DAEMON_UNAVAILABLE', 'the mount service closed the connection'));
+				p.reject(new AppError('DAEMON_UNAVAILABLE', 'the mount service closed the connection'));
 			}
 			this.pending.clear();
-		};
-		socket.on('close', fail);
-		socket.on('error', fail);
+			this.onClose(this.closedByUs);
+		});
 	}
 
-	/** Connects to a socket without starting anything. */
-	static connectSocket(socketPath: string, timeoutMs = PING_TIMEOUT_MS): Promise<DaemonClient> {
+	/** Connects to a socket (checked to be ours) without starting anything. */
+	static async open(socketPath: string, timeoutMs = HELLO_TIMEOUT_MS): Promise<Connection> {
+		if (!(await assertOwnedByUs(socketPath, 'socket'))) {
+			throw new AppError('DAEMON_UNAVAILABLE', `the mount service is not running (no ${socketPath})`);
+		}
 		return new Promise((resolve, reject) => {
 			const socket = connect(socketPath);
 			const timer = setTimeout(() => {
 				socket.destroy();
-				reject(new DaemonError('DAEMON_UNAVAILABLE', `no answer on ${socketPath}`));
+				reject(new AppError('DAEMON_UNAVAILABLE', `no answer on ${socketPath}`));
 			}, timeoutMs);
 			socket.once('connect', () => {
 				clearTimeout(timer);
 				socket.removeAllListeners('error');
-				resolve(new DaemonClient(socket));
+				resolve(new Connection(socket));
 			});
 			socket.once('error', (error) => {
 				clearTimeout(timer);
-				reject(error);
+				reject(
+					new AppError('DAEMON_UNAVAILABLE', `cannot connect to ${socketPath}: ${error.message}`, {
+						cause: error,
+					}),
+				);
 			});
 		});
 	}
 
-	/** Connects to the user's daemon, starting it when needed. */
-	static async connect(options: ConnectOptions = {}): Promise<DaemonClient> {
-		const paths = options.paths ?? appPaths();
-		try {
-			const c = await DaemonClient.connectSocket(paths.socketPath);
-			await c.call('hello', {});
-			return c;
-		} catch (error) {
-			if (
-				options.autoStart === false ||
-				(options.autoStart === 'if-leftovers' && !(await hasLeftovers(paths)))
-			) {
-				throw new DaemonError('DAEMON_UNAVAILABLE', `no mount service answers on ${paths.socketPath}`, {
-					cause: error,
-				});
-			}
+	/** Says hello and checks the protocol version. */
+	async hello(client: string): Promise<DaemonHello> {
+		const hello = (await this.call(
+			'hello',
+			{ protocolVersion: PROTOCOL_VERSION, client },
+			HELLO_TIMEOUT_MS,
+		)) as DaemonHello;
+		if (hello.protocolVersion !== PROTOCOL_VERSION) {
+			throw new AppError(
+				'PROTOCOL_MISMATCH',
+				`the mount service (pid ${hello.pid}, version ${hello.version}) speaks protocol ${String(hello.protocolVersion)}, this client ${PROTOCOL_VERSION}`,
+			);
 		}
-		await startDaemon(paths, options.daemonEntry ?? defaultDaemonEntry(), options.startTimeoutMs);
-		const c = await DaemonClient.connectSocket(paths.socketPath);
-		await c.call('hello', {});
-		return c;
+		return hello;
 	}
 
-	/** Sends one request. */
-	call<M extends DaemonMethod>(
-		method: M,
-		params: DaemonMethods[M]['params'],
-		timeoutMs?: number,
-	): Promise<DaemonMethods[M]['result']> {
+	call(method: DaemonMethod, params: unknown, timeoutMs: number): Promise<unknown> {
 		const id = this.nextId++;
+		const line = encodeLine({ id, method, params });
+		if (line.length > MAX_REQUEST_LINE_BYTES) {
+			return Promise.reject(
+				new AppError('BAD_REQUEST', `${method}: request over ${MAX_REQUEST_LINE_BYTES} bytes`),
+			);
+		}
 		return new Promise((resolve, reject) => {
-			let timer: NodeJS.Timeout | undefined;
-			if (timeoutMs !== undefined) {
-				timer = setTimeout(() => {
-					this.pending.delete(id);
-					reject(new DaemonError('DAEMON_UNAVAILABLE', `the mount service did not answer ${method} in time`));
-				}, timeoutMs);
-			}
+			const timer = setTimeout(() => {
+				this.pending.delete(id);
+				reject(
+					new AppError(
+						'DAEMON_UNAVAILABLE',
+						`the mount service did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`,
+					),
+				);
+			}, timeoutMs);
 			this.pending.set(id, {
 				resolve: (v) => {
-					if (timer !== undefined) clearTimeout(timer);
-					resolve(v as DaemonMethods[M]['result']);
+					clearTimeout(timer);
+					resolve(v);
 				},
 				reject: (e) => {
-					if (timer !== undefined) clearTimeout(timer);
+					clearTimeout(timer);
 					reject(e);
 				},
 			});
-			this.socket.write(JSON.stringify({ id, method, params }) + '\n');
+			if (this.socket.destroyed) {
+				this.pending
+					.get(id)
+					?.reject(new AppError('DAEMON_UNAVAILABLE', 'the mount service closed the connection'));
+				this.pending.delete(id);
+				return;
+			}
+			this.socket.write(line);
 		});
 	}
 
-	private onLine(line: string): void {
-		let message: DaemonResponse | DaemonEvent;
-		try {
-			message = JSON.parse(line) as DaemonResponse | DaemonEvent;
-		} catch {
-			return;
-		}
+	private onMessage(value: unknown): void {
+		if (typeof value !== 'object' || value === null) return;
+		const message = value as DaemonResponse | DaemonEvent;
 		if ('event' in message) {
-			if (message.event === 'didChangeMounts') for (const l of this.listeners) l(message.data);
+			this.onEvent(message);
 			return;
 		}
-		if (message.notices !== undefined) this.notices.push(...message.notices);
+		if (Array.isArray(message.notices)) this.onNotices(message.notices);
 		const p = this.pending.get(message.id);
 		if (p === undefined) return;
 		this.pending.delete(message.id);
@@ -212,8 +235,130 @@ export class DaemonClient implements MountService {
 		else p.resolve(message.result);
 	}
 
+	close(): void {
+		this.closedByUs = true;
+		this.socket.end();
+	}
+}
+
+/** A connection to the daemon, implementing the service interface. */
+export class DaemonClient implements MountService {
+	private readonly options: ConnectOptions;
+	private readonly paths: AppPaths;
+	private connection: Connection | undefined;
+	private reconnecting: Promise<void> | undefined;
+	private closed = false;
+	private readonly mountListeners = new Set<(disks: readonly MountedDisk[]) => void>();
+	private readonly progressListeners = new Set<(event: ProgressEvent) => void>();
+	private readonly disconnectListeners = new Set<(reason: string) => void>();
+	private readonly reconnectListeners = new Set<(hello: DaemonHello) => void>();
+	private subscribed = false;
+	/** Things the daemon wanted the user to hear (e.g. crash clean-up), in arrival order. */
+	readonly notices: string[] = [];
+
+	private constructor(options: ConnectOptions, paths: AppPaths) {
+		this.options = options;
+		this.paths = paths;
+	}
+
+	/** Connects to the user's daemon, starting it when needed. */
+	static async connect(options: ConnectOptions = {}): Promise<DaemonClient> {
+		const paths = await preparePrivatePaths(options.paths ?? appPaths());
+		const client = new DaemonClient(options, paths);
+		await client.establish(options.autoStart ?? true);
+		return client;
+	}
+
+	/** Opens a connection (starting the daemon if allowed) and says hello. */
+	private async establish(autoStart: boolean | 'if-leftovers'): Promise<DaemonHello> {
+		let connection: Connection;
+		try {
+			connection = await Connection.open(this.paths.socketPath);
+		} catch (error) {
+			if (error instanceof AppError && error.code !== 'DAEMON_UNAVAILABLE') throw error;
+			if (autoStart === false || (autoStart === 'if-leftovers' && !(await hasLeftovers(this.paths))))
+				throw error;
+			await startDaemon(
+				this.paths,
+				this.options.daemonEntry ?? defaultDaemonEntry(),
+				this.options.startTimeoutMs,
+			);
+			connection = await Connection.open(this.paths.socketPath);
+		}
+		let hello: DaemonHello;
+		try {
+			hello = await connection.hello(this.options.clientName ?? 'client');
+		} catch (error) {
+			connection.close();
+			throw error;
+		}
+		connection.onEvent = (e) => this.onEvent(e);
+		connection.onNotices = (n) => this.notices.push(...n);
+		connection.onClose = (byUs) => {
+			if (this.connection === connection) this.connection = undefined;
+			if (!byUs && !this.closed) this.lost('the mount service closed the connection');
+		};
+		this.connection = connection;
+		return hello;
+	}
+
+	private onEvent(event: DaemonEvent): void {
+		if (event.event === 'didChangeMounts') for (const l of this.mountListeners) l(event.data);
+		else if (event.event === 'progress') for (const l of this.progressListeners) l(event.data);
+	}
+
+	/** The connection dropped: tell listeners and, in reconnect mode, get it back. */
+	private lost(reason: string): void {
+		for (const l of this.disconnectListeners) l(reason);
+		if (this.options.reconnect === true) this.reconnecting ??= this.reconnectLoop();
+	}
+
+	private async reconnectLoop(): Promise<void> {
+		let delay = RECONNECT_MIN_MS;
+		while (!this.closed) {
+			await new Promise((r) => setTimeout(r, delay));
+			if (this.closed) break;
+			try {
+				const hello = await this.establish(this.options.autoStart ?? true);
+				if (this.subscribed) await this.connection?.call('subscribe', {}, CALL_DEADLINES_MS.subscribe);
+				this.reconnecting = undefined;
+				for (const l of this.reconnectListeners) l(hello);
+				// Whatever changed while we were away: listeners get the list as it is now.
+				const { disks } = await this.list();
+				for (const l of this.mountListeners) l(disks);
+				return;
+			} catch {
+				delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+			}
+		}
+		this.reconnecting = undefined;
+	}
+
+	/** Sends one request (waiting for a reconnection in progress), with its deadline. */
+	async call<M extends DaemonMethod>(
+		method: M,
+		params: DaemonMethods[M]['params'],
+	): Promise<DaemonMethods[M]['result']> {
+		if (this.closed) throw new AppError('DAEMON_UNAVAILABLE', 'the client was closed');
+		const deadline = this.options.deadlinesMs?.[method] ?? CALL_DEADLINES_MS[method];
+		if (this.connection === undefined && this.reconnecting !== undefined) {
+			await Promise.race([this.reconnecting, new Promise((r) => setTimeout(r, deadline))]);
+		}
+		const connection = this.connection;
+		if (connection === undefined) {
+			throw new AppError('DAEMON_UNAVAILABLE', `the mount service is not running (${this.paths.socketPath})`);
+		}
+		return (await connection.call(method, params, deadline)) as DaemonMethods[M]['result'];
+	}
+
 	hello(): Promise<DaemonHello> {
-		return this.call('hello', {});
+		return this.call('hello', { protocolVersion: PROTOCOL_VERSION, client: this.options.clientName });
+	}
+	inspect(request: InspectRequest): Promise<InfoResult> {
+		return this.call('inspect', request);
+	}
+	doctor(): Promise<DoctorReport> {
+		return this.call('doctor', {});
 	}
 	mount(request: MountRequest): Promise<MountListResult> {
 		return this.call('mount', request);
@@ -227,24 +372,54 @@ export class DaemonClient implements MountService {
 	async shutdown(): Promise<void> {
 		await this.call('shutdown', {});
 	}
-	onDidChangeMounts(listener: (disks: readonly MountedDisk[]) => void): () => void {
-		this.listeners.add(listener);
-		if (!this.subscribed) {
-			this.subscribed = true;
-			this.call('subscribe', {}).catch(() => undefined);
-		}
-		return () => this.listeners.delete(listener);
+
+	private async subscribe(): Promise<void> {
+		if (this.subscribed) return;
+		this.subscribed = true;
+		await this.call('subscribe', {}).catch(() => undefined);
 	}
 
-	/** Closes the connection. */
+	onDidChangeMounts(listener: (disks: readonly MountedDisk[]) => void): () => void {
+		this.mountListeners.add(listener);
+		void this.subscribe();
+		return () => this.mountListeners.delete(listener);
+	}
+
+	onProgress(listener: (event: ProgressEvent) => void): () => void {
+		this.progressListeners.add(listener);
+		void this.subscribe();
+		return () => this.progressListeners.delete(listener);
+	}
+
+	/** Fires when the connection to the daemon is lost (the daemon stopped or crashed). */
+	onDidDisconnect(listener: (reason: string) => void): () => void {
+		this.disconnectListeners.add(listener);
+		return () => this.disconnectListeners.delete(listener);
+	}
+
+	/** Fires when a reconnecting client is connected again (listeners then get the fresh list). */
+	onDidReconnect(listener: (hello: DaemonHello) => void): () => void {
+		this.reconnectListeners.add(listener);
+		return () => this.reconnectListeners.delete(listener);
+	}
+
+	/** True while connected. */
+	get connected(): boolean {
+		return this.connection !== undefined;
+	}
+
+	/** Closes the connection (and stops reconnecting). */
 	close(): void {
-		this.socket.end();
+		this.closed = true;
+		this.connection?.close();
+		this.connection = undefined;
 	}
 }
 
 /** True when the persisted registry lists disks (a daemon died with things mounted). */
 async function hasLeftovers(paths: AppPaths): Promise<boolean> {
 	try {
+		if (!(await assertOwnedByUs(paths.registryPath, 'file'))) return false;
 		const parsed = JSON.parse(await readFile(paths.registryPath, 'utf8')) as { disks?: unknown };
 		return Array.isArray(parsed.disks) && parsed.disks.length > 0;
 	} catch {
@@ -258,7 +433,6 @@ async function startDaemon(
 	entry: string,
 	timeoutMs = DEFAULT_START_TIMEOUT_MS,
 ): Promise<void> {
-	await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
 	// Start-up failures (before the daemon's own log is set up) land in its log file.
 	const logFile = await open(paths.logPath, 'a', 0o600);
 	const env: NodeJS.ProcessEnv = { ...process.env };
@@ -284,15 +458,29 @@ async function startDaemon(
 	while (Date.now() < deadline) {
 		if (await pingDaemon(paths.socketPath)) return;
 		if (exited !== undefined && exited !== 0) {
-			throw new DaemonError(
+			const why = await lastLogLine(paths.logPath);
+			// A refusal the daemon explained (`CODE: message`) comes back as that error.
+			const refusal = /^([A-Z_]+): (.+)$/.exec(why ?? '');
+			if (refusal?.[1] !== undefined && refusal[2] !== undefined && isAppErrorCode(refusal[1])) {
+				throw new AppError(refusal[1], refusal[2]);
+			}
+			throw new AppError(
 				'DAEMON_UNAVAILABLE',
-				`the mount service failed to start (exit ${String(exited)}); see ${paths.logPath}`,
+				`the mount service failed to start (exit ${String(exited)})${why === undefined ? '' : `: ${why}`}; see ${paths.logPath}`,
 			);
 		}
 		await new Promise((r) => setTimeout(r, START_POLL_MS));
 	}
-	throw new DaemonError(
-		'DAEMON_UNAVAILABLE',
-		`the mount service did not start in time; see ${paths.logPath}`,
-	);
+	throw new AppError('DAEMON_UNAVAILABLE', `the mount service did not start in time; see ${paths.logPath}`);
+}
+
+/** The daemon's last words (a refusal to start says why there). */
+async function lastLogLine(logPath: string): Promise<string | undefined> {
+	const text = await readFile(logPath, 'utf8').catch(() => '');
+	const line = text.trimEnd().split('\n').pop();
+	return line === undefined || line === '' ? undefined : line.replace(/^vmdk-mounter daemon: /, '');
+}
+
+function isAppErrorCode(code: string): code is AppErrorCode {
+	return (APP_ERROR_CODES as readonly string[]).includes(code) && code !== 'INTERNAL';
 }

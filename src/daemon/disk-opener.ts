@@ -5,7 +5,7 @@
  * straight into FUSE's buffer.
  */
 import { inspectLayout, openDisk, type FilesystemInfo, type ReadTarget, type Volume } from '../core/index.js';
-import { nodePlatform } from '../host/node/node-platform.js';
+import { nodePlatform } from '../host/index.js';
 
 /** A volume ready to be exported. */
 export interface OpenedVolume {

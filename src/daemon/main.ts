@@ -1,15 +1,29 @@
 // SPDX-License-Identifier: MIT
 /**
- * Entry of the mount daemon (`node dist/daemon/main.js`, or `ELECTRON_RUN_AS_NODE=1 <app>`):
- * one per user. It refuses to start while another answers on the control socket, cleans up
- * what a crashed predecessor left, serves requests, and exits by itself some time after the
- * last mount is gone (`VMDK_MOUNTER_IDLE_EXIT_MS`, default five minutes).
+ * Entry of the mount daemon (`node dist/daemon/main.js`, or the app's own binary with
+ * `ELECTRON_RUN_AS_NODE=1`): one per user and state folder. It checks that its folders are
+ * private, takes the state folder's lock (a second daemon refuses, naming the first), cleans
+ * up what a crashed predecessor left, serves requests, and exits by itself some time after the
+ * last mount is gone and no client listens (`VMDK_MOUNTER_IDLE_EXIT_MS`, default five minutes).
+ *
+ * A refusal to start is one line on stderr, `vmdk-mounter daemon: CODE: message`, which the
+ * client that started it reads back from the log.
  */
-import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import { probeLinuxHost, type LinuxHost } from '../host/linux/capabilities.js';
-import { appPaths } from '../host/node/paths.js';
-import type { DaemonMethod, MountRequest, UnmountRequest } from '../shared/daemon-contract.js';
+import { open, readFile, rm } from 'node:fs/promises';
+import {
+	appPaths,
+	assertOwnedByUs,
+	buildDoctorReport,
+	createHost,
+	preparePrivatePaths,
+	readSettings,
+	resolveMountRoot,
+	type AppPaths,
+	type Host,
+	type MountSettings,
+} from '../host/index.js';
+import { AppError, isExpectedError } from '../shared/app-error.js';
+import { PROTOCOL_VERSION, type DaemonEvent } from '../shared/daemon-contract.js';
 import { pingDaemon } from './client.js';
 import { openDiskForExport } from './disk-opener.js';
 import { DaemonLog } from './log.js';
@@ -17,9 +31,9 @@ import { DaemonMountService } from './mount-service.js';
 import { MountRegistry } from './mount-registry.js';
 import { recoverFromCrash } from './recovery.js';
 import { resolveDiskPaths } from './resolve-disks.js';
-import { ControlServer, type ClientConnection } from './server.js';
+import { ControlServer, type MethodHandlers } from './server.js';
 
-/** Default idle time before the daemon exits with nothing mounted, in ms. */
+/** Default idle time before the daemon exits with nothing mounted and nobody listening, in ms. */
 const DEFAULT_IDLE_EXIT_MS = 5 * 60_000;
 /** The daemon's version (the package's). */
 const VERSION = await readFile(new URL('../../package.json', import.meta.url), 'utf8')
@@ -30,35 +44,38 @@ const VERSION = await readFile(new URL('../../package.json', import.meta.url), '
 	.catch(() => 'unknown');
 
 async function main(): Promise<void> {
-	const paths = appPaths();
-	await mkdir(paths.runtimeDir, { recursive: true, mode: 0o700 });
-	await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+	const paths = await preparePrivatePaths(appPaths());
 	const log = new DaemonLog(paths.logPath);
 
 	if (await pingDaemon(paths.socketPath)) {
 		process.stderr.write(`vmdk-mounter daemon: another daemon is running on ${paths.socketPath}\n`);
-		process.exitCode = 0;
 		return;
 	}
-	const lockPath = `${paths.runtimeDir}/daemon.pid`;
-	if (!(await takeLock(lockPath))) {
-		process.stderr.write(`vmdk-mounter daemon: another daemon is starting (${lockPath})\n`);
-		return;
-	}
-	log.info(`starting (version ${VERSION}, socket ${paths.socketPath})`);
+	const host = await createHost();
+	await takeStateLock(paths, host);
+	log.info(
+		`starting (version ${VERSION}, protocol ${PROTOCOL_VERSION}, socket ${paths.socketPath}, ${host.probe.osDescription})`,
+	);
 
-	let hostCache: Promise<LinuxHost> | undefined;
-	const probeHost = (): Promise<LinuxHost> => (hostCache ??= probeLinuxHost());
-	const notices = await recoverFromCrash(paths, await probeHost(), log);
+	const settings = await readSettings(paths.settingsPath).catch((error: unknown): MountSettings => {
+		log.info(`settings: ${error instanceof Error ? error.message : String(error)}`);
+		return {};
+	});
+	const mountRoot = await resolveMountRoot(paths, settings.mountRoot).catch(() => undefined);
+	const notices = mountRoot === undefined ? [] : await recoverFromCrash(paths, mountRoot, host, log);
 	const registry = new MountRegistry(paths.registryPath);
 	await registry.save();
+
+	// The server is made after the service it serves; events reach it through this indirection.
+	let broadcast: (event: DaemonEvent) => void = () => undefined;
 	const service = new DaemonMountService({
 		paths,
 		registry,
 		log,
-		probeHost,
+		host,
 		openDisk: openDiskForExport,
 		resolveDisks: resolveDiskPaths,
+		progress: (data) => broadcast({ event: 'progress', data }),
 	});
 
 	const idleMs = Number(process.env.VMDK_MOUNTER_IDLE_EXIT_MS ?? DEFAULT_IDLE_EXIT_MS);
@@ -71,51 +88,68 @@ async function main(): Promise<void> {
 		stopping = true;
 		if (idleTimer !== undefined) clearTimeout(idleTimer);
 		log.info(`stopping: ${why}`);
+		stopWatching();
 		await service.unmountAll();
 		await server.close();
 		await rm(paths.socketPath, { force: true });
-		await rm(lockPath, { force: true });
+		await rm(paths.lockPath, { force: true });
 		await log.flush();
 		process.exit(0);
 	};
 
+	// Nobody mounted anything and nobody listens: go away after a while. An app that is open
+	// keeps a subscription, so the daemon stays while it can be asked for something.
 	const armIdle = (): void => {
 		if (idleTimer !== undefined) clearTimeout(idleTimer);
 		idleTimer = undefined;
-		if (registry.size === 0 && Number.isFinite(idleMs) && idleMs > 0) {
+		if (registry.size === 0 && server.subscriberCount === 0 && Number.isFinite(idleMs) && idleMs > 0) {
 			idleTimer = setTimeout(() => void shutdown('idle with nothing mounted'), idleMs);
 		}
 	};
 
-	const handle = async (
-		method: DaemonMethod,
-		params: unknown,
-		client: ClientConnection,
-	): Promise<unknown> => {
-		switch (method) {
-			case 'hello':
-				return { pid: process.pid, version: VERSION, socketPath: paths.socketPath, logPath: paths.logPath };
-			case 'mount':
-				return service.mount(params as MountRequest);
-			case 'unmount':
-				return service.unmount(params as UnmountRequest);
-			case 'list':
-				return service.list();
-			case 'subscribe':
-				client.subscribed = true; // normally handled by the server itself
-				return null;
-			case 'shutdown':
-				setImmediate(() => void shutdown('asked by a client'));
-				return null;
-		}
+	const handlers: MethodHandlers = {
+		hello: (params) => {
+			if (params.protocolVersion !== PROTOCOL_VERSION) {
+				throw new AppError(
+					'PROTOCOL_MISMATCH',
+					`this mount service (version ${VERSION}) speaks protocol ${PROTOCOL_VERSION}, the client ${params.protocolVersion}`,
+				);
+			}
+			return {
+				pid: process.pid,
+				version: VERSION,
+				protocolVersion: PROTOCOL_VERSION,
+				socketPath: paths.socketPath,
+				logPath: paths.logPath,
+			};
+		},
+		inspect: (params) => service.inspect(params),
+		doctor: async () => ({
+			...(await buildDoctorReport(host, paths)),
+			daemon: { running: true, pid: process.pid },
+		}),
+		mount: (params) => service.mount(params),
+		unmount: (params) => service.unmount(params),
+		list: () => service.list(),
+		subscribe: () => null,
+		shutdown: () => {
+			setImmediate(() => void shutdown('asked by a client'));
+			return null;
+		},
 	};
 
-	const server = new ControlServer(handle, () => pendingNotices.splice(0));
+	const server = new ControlServer(handlers, () => pendingNotices.splice(0));
+	broadcast = (event) => server.broadcast(event);
 	server.onActivity = armIdle;
+	server.onSubscribersChanged = armIdle;
 	registry.onDidChange((disks) => {
 		server.broadcast({ event: 'didChangeMounts', data: disks });
 		armIdle();
 	});
+	const stopWatching = host.watchUnmounts(
+		() => service.mountpoints(),
+		(gone) => void service.volumesGone(gone),
+	);
 	await server.listen(paths.socketPath);
 	for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
 		process.on(signal, () => void shutdown(signal));
@@ -126,37 +160,41 @@ async function main(): Promise<void> {
 	log.info(`listening; ${notices.length} clean-up notices`);
 }
 
-/** Takes the pid lock; a lock whose process is gone is taken over. */
-async function takeLock(lockPath: string): Promise<boolean> {
+/**
+ * One daemon per state folder: `daemon.lock` holds the owner's pid. A lock whose process is
+ * gone is taken over; a live one makes this daemon refuse, naming it. The lock file must be
+ * ours to be believed (the folder is private, so it normally is).
+ */
+async function takeStateLock(paths: AppPaths, host: Host): Promise<void> {
 	for (let attempt = 0; attempt < 2; attempt++) {
 		try {
-			const fh = await open(lockPath, 'wx', 0o600);
-			await fh.writeFile(String(process.pid));
+			const fh = await open(paths.lockPath, 'wx', 0o600);
+			await fh.writeFile(`${process.pid}\n${paths.socketPath}\n`);
 			await fh.close();
-			return true;
+			return;
 		} catch (error) {
 			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-			const pid = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
-			if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) return false;
-			await rm(lockPath, { force: true });
+			await assertOwnedByUs(paths.lockPath, 'file');
+			const [pidText, socket] = (await readFile(paths.lockPath, 'utf8').catch(() => '')).split('\n');
+			const pid = Number(pidText?.trim());
+			if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && host.isProcessAlive(pid)) {
+				throw new AppError(
+					'DAEMON_ALREADY_RUNNING',
+					`another mount service (pid ${pid}${socket ? `, socket ${socket}` : ''}) already uses the state folder ${paths.stateDir}`,
+				);
+			}
+			await rm(paths.lockPath, { force: true });
 		}
 	}
-	return false;
-}
-
-function isAlive(pid: number): boolean {
-	// A zombie (killed, not yet reaped: common when our parent was a short-lived CLI) is dead.
-	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-		return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-	} catch {
-		return false;
-	}
+	throw new AppError('DAEMON_ALREADY_RUNNING', `another mount service is starting on ${paths.stateDir}`);
 }
 
 main().catch((error: unknown) => {
-	process.stderr.write(
-		`vmdk-mounter daemon: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-	);
+	const line = isExpectedError(error)
+		? `${error.code}: ${error.message}`
+		: error instanceof Error
+			? (error.stack ?? error.message)
+			: String(error);
+	process.stderr.write(`vmdk-mounter daemon: ${line}\n`);
 	process.exit(1);
 });

@@ -1,26 +1,38 @@
 // SPDX-License-Identifier: MIT
 /**
- * The daemon's mount service: open → export over FUSE → plan → mount each volume; and the
- * reverse. One operation runs at a time (mounts and unmounts are serialised), while FUSE reads
- * keep being served on the same event loop because every step is asynchronous.
+ * The daemon's mount service. Mounting a disk is a pipeline of small steps —
+ * open → export over FUSE → plan → mount each volume → (on failure) roll back — each returning
+ * typed results; unmounting is the reverse. One operation runs at a time (mounts and unmounts
+ * are serialised), while FUSE reads keep being served on the same event loop because every
+ * step is asynchronous. Everything platform-specific goes through the `Host`.
  *
- * Mountpoints: `<mount root>/<disk name>/<volume label or name>`, names made safe and unique;
- * the folders we create are removed (rmdir, never recursively) on unmount.
+ * Mountpoints (where the host lets the daemon choose): `<mount root>/<disk name>/<volume label
+ * or name>`, names made safe and unique; each folder is recorded before it is made and removed
+ * (rmdir, never recursively) on unmount or by crash recovery.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, realpath, rmdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { isVmdkError, planVolume, type FilesystemInfo } from '../core/index.js';
-import { MountError } from '../host/common/mount-error.js';
-import { readSettings } from '../host/common/settings.js';
-import type { LinuxHost } from '../host/linux/capabilities.js';
-import { detachLoop } from '../host/linux/loop.js';
-import { mountWithAttempts, unmountVolume } from '../host/linux/mounter.js';
-import type { AppPaths } from '../host/node/paths.js';
-import type { MountRequest, UnmountRequest } from '../shared/daemon-contract.js';
-import type { FilesystemSummary, MountListResult } from '../shared/models.js';
-import type { DiskOpener, OpenedDisk } from './disk-opener.js';
+import { basename, dirname, extname, join } from 'node:path';
+import { planVolume, type FilesystemInfo, type VolumePlan } from '../core/index.js';
+import {
+	inspectPath,
+	readSettings,
+	resolveMountRoot,
+	type AppPaths,
+	type Host,
+	type MountedVolumeHandle,
+} from '../host/index.js';
+import { AppError, isExpectedError } from '../shared/app-error.js';
+import type {
+	InspectRequest,
+	MountRequest,
+	ProgressEvent,
+	UnmountRequest,
+} from '../shared/daemon-contract.js';
+import type { FilesystemSummary, InfoResult, MountListResult } from '../shared/models.js';
+import type { DiskOpener, OpenedDisk, OpenedVolume } from './disk-opener.js';
 import { DiskExport } from './fuse/disk-export.js';
+import type { FuseBackend } from './fuse/fuse-backend.js';
 import type { DaemonLog } from './log.js';
 import { toMountedDisk, type DiskRecord, type MountRegistry, type VolumeRecord } from './mount-registry.js';
 
@@ -28,24 +40,39 @@ import { toMountedDisk, type DiskRecord, type MountRegistry, type VolumeRecord }
 const MAX_NAME_CHARS = 80;
 /** Most " (n)" suffixes tried to make a folder name unique. */
 const MAX_UNIQUE_TRIES = 100;
+/** The FUSE source name of our exports (crash recovery recognises them by it). */
+export const EXPORT_SOURCE_PREFIX = 'vmdk-mounter:';
 
 /** What the service needs from the daemon. */
 export interface MountServiceDeps {
 	readonly paths: AppPaths;
 	readonly registry: MountRegistry;
 	readonly log: DaemonLog;
-	readonly probeHost: () => Promise<LinuxHost>;
+	readonly host: Host;
 	readonly openDisk: DiskOpener;
 	/** Expands a bundle or folder into its disks (a plain `.vmdk` gives itself). */
 	readonly resolveDisks: (
 		path: string,
 	) => Promise<{ readonly disks: readonly string[]; readonly vmLock?: string | undefined }>;
+	/** The FUSE binding of exports (default: the host's choice). */
+	readonly fuseBackend?: FuseBackend | undefined;
+	/** Hears each step of long work. */
+	readonly progress?: ((event: ProgressEvent) => void) | undefined;
 }
 
 interface LiveDisk {
 	readonly opened: OpenedDisk;
 	readonly exp: DiskExport;
 }
+
+/** How one volume fared. */
+type VolumeOutcome =
+	| { readonly kind: 'mounted'; readonly record: VolumeRecord }
+	| { readonly kind: 'skipped'; readonly record: VolumeRecord; readonly reason: string }
+	| { readonly kind: 'failed'; readonly record: VolumeRecord; readonly error: unknown };
+
+/** Reports progress of one call. */
+type Progress = (event: Omit<ProgressEvent, 'operationId'>) => void;
 
 /** Turns a label into a safe folder name ("" when nothing is left). */
 export function safeFolderName(name: string): string {
@@ -99,207 +126,291 @@ export class DaemonMountService {
 		return next;
 	}
 
+	private progressOf(operationId: string | undefined, path: string): Progress {
+		const id = operationId ?? randomBytes(4).toString('hex');
+		const sink = this.deps.progress;
+		return (event) => sink?.({ operationId: id, ...event, path: event.path || path });
+	}
+
 	list(): MountListResult {
 		return { disks: this.deps.registry.list() };
 	}
 
-	/** Mounts a disk or each disk of a bundle. */
+	/** What `info --json` prints for `path`. */
+	async inspect(request: InspectRequest): Promise<InfoResult> {
+		const progress = this.progressOf(request.operationId, request.path);
+		progress({ path: request.path, phase: 'opening', message: `Opening ${basename(request.path)}` });
+		try {
+			const result = await inspectPath(request.path, { ignoreCid: request.ignoreCid });
+			progress({ path: request.path, phase: 'done', message: 'Done' });
+			return result;
+		} catch (error) {
+			progress({ path: request.path, phase: 'failed', message: errorText(error) });
+			throw error;
+		}
+	}
+
+	/** Mounts a disk or each disk of a bundle: all of them or none. */
 	mount(request: MountRequest): Promise<MountListResult> {
 		return this.serial(async () => {
-			if (!isAbsolute(request.path)) throw new MountError('USAGE', `path must be absolute: ${request.path}`);
+			const progress = this.progressOf(request.operationId, request.path);
 			try {
-				await stat(request.path);
-			} catch (cause) {
-				throw new MountError('INPUT_NOT_FOUND', `${request.path}: no such file or folder`, { cause });
-			}
-			const resolved = await this.deps.resolveDisks(request.path);
-			if (request.readWrite === true && request.force !== true && resolved.vmLock !== undefined) {
-				throw new MountError(
-					'DISK_LOCKED',
-					`${request.path} is in use by VMware (${resolved.vmLock}); mount it read-only or use --force`,
-				);
-			}
-			const mounted: DiskRecord[] = [];
-			try {
-				for (const p of resolved.disks) mounted.push(await this.mountDisk(p, request));
+				const result = await this.mountAll(request, progress);
+				progress({ path: request.path, phase: 'done', message: 'Mounted' });
+				return result;
 			} catch (error) {
 				// The client gets the error; the log keeps it too, next to the steps that led to it.
-				this.deps.log.info(
-					`mounting ${request.path} failed: ${error instanceof Error ? error.message : String(error)}`,
-				);
-				// A bundle mounts all its disks or none.
-				for (const d of mounted.reverse()) await this.unmountDisk(d, true).catch(() => undefined);
+				this.deps.log.info(`mounting ${request.path} failed: ${errorText(error)}`);
+				progress({ path: request.path, phase: 'failed', message: errorText(error) });
 				throw error;
 			}
-			return { disks: mounted.map(toMountedDisk) };
 		});
 	}
 
-	private async mountDisk(diskPath: string, request: MountRequest): Promise<DiskRecord> {
-		const { registry, paths, log } = this.deps;
-		const canonical = await realpath(diskPath).catch(() => resolve(diskPath));
-		log.info(`mounting ${canonical}`);
-		const existing = registry.all().find((d) => d.path === canonical);
-		if (existing !== undefined) {
-			const where = existing.volumes.find((v) => v.mountpoint !== null)?.mountpoint;
-			throw new MountError(
-				'ALREADY_MOUNTED',
-				`${canonical} is already mounted${where === undefined ? '' : ` at ${where}`}; unmount it first`,
-			);
-		}
-		const readWrite = request.readWrite === true;
-		if (readWrite && request.force !== true) {
-			const lock = await findLock(canonical);
-			if (lock !== undefined) {
-				throw new MountError(
-					'DISK_LOCKED',
-					`${canonical} is locked by VMware (${lock}); mount it read-only or use --force`,
-				);
-			}
-		}
-		const opened = await this.deps.openDisk(canonical, { ignoreCid: request.ignoreCid === true });
-		let exp: DiskExport | undefined;
-		const id = randomBytes(4).toString('hex');
-		const exportDir = join(paths.exportsDir, id);
-		const overlayDir = readWrite ? join(paths.overlaysDir, id) : undefined;
+	private async mountAll(request: MountRequest, progress: Progress): Promise<MountListResult> {
 		try {
-			const wanted = opened.volumes.filter(
-				(v) => request.partition === undefined || v.index === request.partition,
+			await stat(request.path);
+		} catch (cause) {
+			throw new AppError('INPUT_NOT_FOUND', `${request.path}: no such file or folder`, { cause });
+		}
+		if (!this.deps.host.probe.fuse.available) {
+			throw new AppError(
+				'FUSE_UNAVAILABLE',
+				this.deps.host.probe.fuse.problem ?? 'FUSE is not available here',
 			);
-			if (request.partition !== undefined && wanted.length === 0) {
-				throw new MountError(
-					'USAGE',
-					`${canonical} has no volume ${request.partition} (volumes: ${opened.volumes.map((v) => v.index).join(', ') || 'none'})`,
-				);
-			}
-			if (readWrite && request.force !== true) {
-				for (const v of wanted) {
-					const why = unsafeForWrite(v.filesystem);
-					if (why !== undefined) {
-						throw new MountError(
-							'FS_UNSAFE_FOR_WRITE',
-							`volume ${v.index} (${v.filesystem?.type ?? '?'}) of ${canonical} ${why}; mount it read-only or use --force`,
-						);
-					}
-				}
-			}
-			const fileSpecs = [{ name: 'disk', target: opened.target }];
-			for (const v of opened.volumes)
-				if (v.name !== 'disk') fileSpecs.push({ name: v.name, target: v.target });
-			const base: DiskRecord = {
-				id,
-				path: canonical,
-				rawPath: join(exportDir, 'disk'),
-				readWrite,
-				volumes: [],
-				exportDir,
-				overlayDir,
-				state: 'mounting',
-				warnings: opened.warnings,
-			};
-			// Recorded before anything exists, so a crash mid-mount is cleaned up by the next daemon.
-			await registry.put(base);
-			const exportHost = await this.deps.probeHost();
-			exp = await DiskExport.mount(exportDir, fileSpecs, {
-				readWrite,
-				overlayDir,
-				fsName: `vmdk-mounter:${id}`,
-				// A user's export is reachable only by that user's own processes; Debian's ntfs-3g is
-				// setuid root and so is not one of them. Where fuse.conf allows, open it to other
-				// credentials; the files are then owner-only (mode 0400), so other users stay out.
-				allowOther: process.getuid?.() !== 0 && exportHost.userAllowOther,
-			});
-			this.live.set(id, { opened, exp });
-			log.info(
-				`exported ${canonical} at ${exportDir} (FUSE binding ${exp.binding})${readWrite ? ' (copy-on-write)' : ''}`,
+		}
+		progress({ path: request.path, phase: 'resolving', message: `Reading ${basename(request.path)}` });
+		const resolved = await this.deps.resolveDisks(request.path);
+		if (request.readWrite === true && request.force !== true && resolved.vmLock !== undefined) {
+			throw new AppError(
+				'DISK_LOCKED',
+				`${request.path} is in use by VMware (${resolved.vmLock}); mount it read-only or use --force`,
 			);
-			const host = await this.deps.probeHost();
-			const settings = await readSettings(paths.settingsPath);
-			const mountRoot = paths.mountRootOverride ?? settings.mountRoot ?? paths.defaultMountRoot;
-			const diskFolderName = safeFolderName(basename(canonical, extname(canonical))) || id;
-			const volumes: VolumeRecord[] = [];
-			let diskDir: string | undefined;
-			for (const v of wanted) {
-				const rawPath = join(exportDir, v.name);
-				const plan = planVolume(
-					{ index: v.index, type: v.filesystem?.type ?? null, unsupported: v.unsupported },
-					host,
-					{ readWrite, unknownOrder: settings.unknownFilesystemOrder },
-				);
-				const common = {
-					index: v.index,
-					name: v.name,
-					rawPath,
-					filesystem: summarize(v.filesystem),
-					readOnly: !readWrite,
-				};
-				if (plan.kind === 'skip') {
-					volumes.push({ ...common, mountpoint: null, helper: null, problem: plan.reason });
-					continue;
-				}
-				if (diskDir === undefined) {
-					await mkdir(mountRoot, { recursive: true, mode: 0o755 });
-					diskDir = await makeUniqueDir(mountRoot, diskFolderName);
-				}
-				const label = v.filesystem?.label ?? null;
-				const mountpoint = await makeUniqueDir(diskDir, safeFolderName(label ?? '') || v.name);
-				let loopSeen: string | undefined;
-				// Record the mountpoint (and any loop device) before the helper runs: crash clean-up needs it.
-				const pending: VolumeRecord = { ...common, mountpoint, helper: null, createdDirs: [mountpoint] };
-				await registry.put({ ...base, volumes: [...volumes, pending] });
-				try {
-					const handle = await mountWithAttempts(host, plan.attempts, rawPath, mountpoint, (device) => {
-						loopSeen = device;
-						void registry.put({ ...base, volumes: [...volumes, { ...pending, loopDevice: device }] });
-					});
-					volumes.push({
-						...common,
-						mountpoint,
-						helper: handle.attempt.label,
-						loopDevice: handle.loopDevice,
-						fuseHelper: handle.attempt.helper !== 'kernel',
-						createdDirs: [mountpoint],
-					});
-					log.info(`mounted ${v.name} of ${canonical} at ${mountpoint} with ${handle.attempt.label}`);
-				} catch (error) {
-					await rmdir(mountpoint).catch(() => undefined);
-					if (loopSeen !== undefined && host.toolPaths.has('losetup')) {
-						await detachLoop(host.toolPaths.get('losetup') ?? '', loopSeen).catch(() => undefined);
-					}
-					const message = error instanceof Error ? error.message : String(error);
-					log.info(`volume ${v.name} of ${canonical}: ${message}`);
-					volumes.push({ ...common, mountpoint: null, helper: null, problem: message });
-				}
-			}
-			if (!volumes.some((v) => v.mountpoint !== null)) {
-				if (diskDir !== undefined) await rmdir(diskDir).catch(() => undefined);
-				const reasons = volumes.map(
-					(v) => `volume ${v.index} (${v.filesystem?.type ?? 'unknown'}): ${v.problem ?? '?'}`,
-				);
-				const anyTried = volumes.some((v) => /could not mount/.test(v.problem ?? ''));
-				throw new MountError(
-					anyTried ? 'MOUNT_FAILED' : 'NO_HELPER',
-					`nothing in ${canonical} could be mounted: ${reasons.join('; ') || 'no volumes found'}`,
-				);
-			}
-			const record: DiskRecord = {
-				...base,
-				volumes: volumes.map((v) =>
-					diskDir !== undefined && v.mountpoint !== null ? { ...v, createdDirs: [v.mountpoint, diskDir] } : v,
-				),
-				state: 'mounted',
-			};
-			await registry.put(record);
-			return record;
+		}
+		const mounted: DiskRecord[] = [];
+		try {
+			for (const p of resolved.disks) mounted.push(await this.mountDisk(p, request, progress));
 		} catch (error) {
-			this.live.delete(id);
-			await exp?.close().catch((e: unknown) => log.info(`closing export ${exportDir} failed: ${String(e)}`));
-			await rmdir(exportDir).catch(() => undefined);
-			if (overlayDir !== undefined) await rmdir(overlayDir).catch(() => undefined);
-			await opened.close().catch(() => undefined);
-			await registry.remove(id);
+			// A bundle mounts all its disks or none.
+			for (const d of mounted.reverse()) await this.unmountDisk(d, true).catch(() => undefined);
 			throw error;
 		}
+		return { disks: mounted.map(toMountedDisk) };
+	}
+
+	private async mountDisk(diskPath: string, request: MountRequest, progress: Progress): Promise<DiskRecord> {
+		const { log } = this.deps;
+		const canonical = await realpath(diskPath).catch(() => diskPath);
+		log.info(`mounting ${canonical}`);
+		const readWrite = request.readWrite === true;
+		this.checkNotMounted(canonical);
+		if (readWrite && request.force !== true) await checkNoLock(canonical);
+
+		progress({ path: canonical, phase: 'opening', message: `Opening ${basename(canonical)}` });
+		const opened = await this.deps.openDisk(canonical, { ignoreCid: request.ignoreCid === true });
+		const id = randomBytes(4).toString('hex');
+		let base: DiskRecord | undefined;
+		try {
+			const wanted = selectVolumes(opened, request);
+			base = this.newRecord(id, canonical, opened, readWrite);
+			// Recorded before anything exists, so a crash mid-mount is cleaned up by the next daemon.
+			await this.deps.registry.put(base);
+			progress({ path: canonical, phase: 'exporting', message: 'Serving the disk' });
+			await this.exportDisk(base, opened);
+			const outcomes = await this.mountVolumes(base, wanted, readWrite, progress);
+			const record: DiskRecord = { ...base, volumes: outcomes.map((o) => o.record), state: 'mounted' };
+			if (!outcomes.some((o) => o.kind === 'mounted')) throw nothingMounted(canonical, outcomes);
+			await this.deps.registry.put(record);
+			return record;
+		} catch (error) {
+			await this.rollBack(id, base, opened);
+			throw error;
+		}
+	}
+
+	private checkNotMounted(canonical: string): void {
+		const existing = this.deps.registry.all().find((d) => d.path === canonical);
+		if (existing === undefined) return;
+		const where = existing.volumes.find((v) => v.mountpoint !== null)?.mountpoint;
+		throw new AppError(
+			'ALREADY_MOUNTED',
+			`${canonical} is already mounted${where === undefined ? '' : ` at ${where}`}; unmount it first`,
+		);
+	}
+
+	private newRecord(id: string, canonical: string, opened: OpenedDisk, readWrite: boolean): DiskRecord {
+		const exportDir = join(this.deps.paths.exportsDir, id);
+		return {
+			id,
+			path: canonical,
+			rawPath: join(exportDir, 'disk'),
+			readWrite,
+			volumes: [],
+			exportDir,
+			overlayDir: readWrite ? join(this.deps.paths.overlaysDir, id) : undefined,
+			state: 'mounting',
+			warnings: opened.warnings,
+		};
+	}
+
+	/** Serves the disk and each volume as files in the record's export folder. */
+	private async exportDisk(record: DiskRecord, opened: OpenedDisk): Promise<void> {
+		const files = [{ name: 'disk', target: opened.target }];
+		for (const v of opened.volumes) if (v.name !== 'disk') files.push({ name: v.name, target: v.target });
+		const { host } = this.deps;
+		const exp = await DiskExport.mount(
+			record.exportDir,
+			files,
+			{
+				readWrite: record.readWrite,
+				overlayDir: record.overlayDir,
+				fsName: `${EXPORT_SOURCE_PREFIX}${record.id}`,
+				allowOther: host.probe.fuse.exportAccess !== 'owner',
+			},
+			host,
+			this.deps.fuseBackend,
+		);
+		this.live.set(record.id, { opened, exp });
+		this.deps.log.info(
+			`exported ${record.path} at ${record.exportDir} (FUSE binding ${exp.binding})${record.readWrite ? ' (copy-on-write)' : ''}`,
+		);
+	}
+
+	/** Plans and mounts each volume, recording each before its helper runs. */
+	private async mountVolumes(
+		base: DiskRecord,
+		wanted: readonly OpenedVolume[],
+		readWrite: boolean,
+		progress: Progress,
+	): Promise<VolumeOutcome[]> {
+		const { host, paths, registry } = this.deps;
+		const settings = await readSettings(paths.settingsPath);
+		const plans = wanted.map((v) =>
+			planVolume(
+				{ index: v.index, type: v.filesystem?.type ?? null, unsupported: v.unsupported },
+				host.probe.helperTable,
+				host.probe,
+				{ readWrite, unknownOrder: settings.unknownFilesystemOrder },
+			),
+		);
+		const folders = host.choosesMountpoints
+			? undefined
+			: new MountFolders(await resolveMountRoot(paths, settings.mountRoot), diskFolderName(base));
+		const outcomes: VolumeOutcome[] = [];
+		const total = plans.filter((p) => p.kind === 'mount').length;
+		for (const [i, v] of wanted.entries()) {
+			const plan = plans[i] as VolumePlan;
+			const common: VolumeRecord = {
+				index: v.index,
+				name: v.name,
+				rawPath: join(base.exportDir, v.name),
+				filesystem: summarize(v.filesystem),
+				readOnly: !readWrite,
+				mountpoint: null,
+				helper: null,
+			};
+			if (plan.kind === 'skip') {
+				outcomes.push({ kind: 'skipped', record: { ...common, problem: plan.reason }, reason: plan.reason });
+				continue;
+			}
+			const done = outcomes.filter((o) => o.kind !== 'skipped').length;
+			progress({
+				path: base.path,
+				phase: 'mounting-volume',
+				volumeIndex: v.index,
+				done,
+				total,
+				message: `Mounting volume ${done + 1} of ${total} (${v.filesystem?.type ?? 'unknown type'})`,
+			});
+			const record = (volumes: readonly VolumeRecord[]) =>
+				registry.put({ ...base, volumes: [...outcomes.map((o) => o.record), ...volumes] });
+			outcomes.push(await this.mountVolume(v, plan.attempts, common, folders, record));
+		}
+		return outcomes;
+	}
+
+	/** Mounts one volume; a failure is an outcome, not an exception. */
+	private async mountVolume(
+		v: OpenedVolume,
+		attempts: Extract<VolumePlan, { kind: 'mount' }>['attempts'],
+		common: VolumeRecord,
+		folders: MountFolders | undefined,
+		record: (volumes: readonly VolumeRecord[]) => Promise<void>,
+	): Promise<VolumeOutcome> {
+		const { host, log } = this.deps;
+		const volumeName = safeFolderName(v.filesystem?.label ?? '') || v.name;
+		let pending: VolumeRecord = common;
+		let attached: string | undefined;
+		let handle: MountedVolumeHandle | undefined;
+		try {
+			let mountpoint: string | null = null;
+			if (folders !== undefined) {
+				const made = await folders.make(volumeName, async (dirs) => {
+					pending = { ...common, createdDirs: dirs };
+					await record([pending]);
+				});
+				mountpoint = made.mountpoint;
+				pending = { ...common, mountpoint, createdDirs: made.createdDirs };
+				await record([pending]);
+			}
+			handle = await host.mountVolume(
+				attempts,
+				{ rawPath: common.rawPath, volumeName, mountpoint },
+				{
+					onAttached: (device) => {
+						attached = device;
+						void record([{ ...pending, attachment: device }]);
+					},
+				},
+			);
+			log.info(`mounted ${v.name} of ${common.rawPath} at ${handle.mountpoint} with ${handle.attempt.label}`);
+			return {
+				kind: 'mounted',
+				record: {
+					...pending,
+					mountpoint: handle.mountpoint,
+					helper: handle.attempt.label,
+					attachment: handle.attachment,
+					fuseHelper: handle.fuseHelper,
+				},
+			};
+		} catch (error) {
+			if (attached !== undefined && handle === undefined) {
+				await host.releaseAttachment(attached).catch(() => undefined);
+			}
+			for (const dir of pending.createdDirs ?? []) await rmdir(dir).catch(() => undefined);
+			log.info(`volume ${v.name}: ${errorText(error)}`);
+			return { kind: 'failed', record: { ...common, problem: errorText(error) }, error };
+		}
+	}
+
+	/** Undoes a mount that failed part-way: volumes, export, folders, registry entry. */
+	private async rollBack(id: string, base: DiskRecord | undefined, opened: OpenedDisk): Promise<void> {
+		const { log, registry } = this.deps;
+		const current = registry.get(id);
+		if (current !== undefined) {
+			for (const v of current.volumes) {
+				if (v.mountpoint === null) continue;
+				await this.deps.host
+					.unmountVolume(
+						{ mountpoint: v.mountpoint, attachment: v.attachment, fuseHelper: v.fuseHelper === true },
+						{ force: true },
+					)
+					.catch((e: unknown) => log.info(`rolling back ${v.mountpoint}: ${errorText(e)}`));
+				for (const dir of v.createdDirs ?? []) await rmdir(dir).catch(() => undefined);
+			}
+		}
+		const live = this.live.get(id);
+		this.live.delete(id);
+		if (base !== undefined) {
+			await live?.exp
+				.close()
+				.catch((e: unknown) => log.info(`closing export ${base.exportDir} failed: ${String(e)}`));
+			await rmdir(base.exportDir).catch(() => undefined);
+			if (base.overlayDir !== undefined) await rmdir(base.overlayDir).catch(() => undefined);
+		}
+		await opened.close().catch(() => undefined);
+		await registry.remove(id);
 	}
 
 	/** Unmounts what `request` names. */
@@ -311,46 +422,37 @@ export class DaemonMountService {
 				targets = all;
 			} else {
 				const target = request.target ?? '';
-				if (!isAbsolute(target) && !/^[0-9a-f]{8}$/.test(target)) {
-					throw new MountError(
-						'USAGE',
-						`give an absolute mountpoint or disk path, or --all (got "${target}")`,
-					);
-				}
 				const canonical = await realpath(target).catch(() => target);
 				targets = all.filter((d) => matches(d, target) || matches(d, canonical));
 				if (targets.length === 0)
-					throw new MountError('NOT_MOUNTED', `${target} is not mounted by vmdk-mounter`);
+					throw new AppError('NOT_MOUNTED', `${target} is not mounted by vmdk-mounter`);
 			}
 			const done: DiskRecord[] = [];
-			const errors: Error[] = [];
+			const errors: unknown[] = [];
 			for (const d of targets) {
 				try {
 					await this.unmountDisk(d, request.force === true);
 					done.push(d);
 				} catch (error) {
-					errors.push(error instanceof Error ? error : new Error(String(error)));
+					errors.push(error);
 				}
 			}
-			const first = errors[0];
-			if (first !== undefined) throw first;
+			if (errors.length > 0) throw errors[0];
 			return { disks: done.map(toMountedDisk) };
 		});
 	}
 
-	/** Unmounts one disk: volumes, their loop devices, then the export; removes our folders. */
+	/** Unmounts one disk: volumes and their attachments, then the export; removes our folders. */
 	private async unmountDisk(record: DiskRecord, force: boolean): Promise<void> {
-		const { registry, log } = this.deps;
-		const host = await this.deps.probeHost();
+		const { registry, log, host } = this.deps;
 		let remaining = [...record.volumes];
 		for (const v of record.volumes) {
 			if (v.mountpoint !== null) {
 				try {
-					await unmountVolume(host, v.mountpoint, {
-						force,
-						loopDevice: v.loopDevice,
-						fuse: v.fuseHelper === true,
-					});
+					await host.unmountVolume(
+						{ mountpoint: v.mountpoint, attachment: v.attachment, fuseHelper: v.fuseHelper === true },
+						{ force },
+					);
 				} catch (error) {
 					await registry.put({ ...record, volumes: remaining });
 					throw error;
@@ -360,6 +462,11 @@ export class DaemonMountService {
 			}
 			remaining = remaining.filter((r) => r !== v);
 		}
+		await this.releaseDisk(record);
+	}
+
+	/** Closes the export of a disk whose volumes are all unmounted, and forgets it. */
+	private async releaseDisk(record: DiskRecord): Promise<void> {
 		const live = this.live.get(record.id);
 		if (live !== undefined) {
 			// Forgotten only once its export is gone: a failed unmount can then be retried.
@@ -369,8 +476,50 @@ export class DaemonMountService {
 		}
 		await rmdir(record.exportDir).catch(() => undefined);
 		if (record.overlayDir !== undefined) await rmdir(record.overlayDir).catch(() => undefined);
-		await registry.remove(record.id);
-		log.info(`unmounted disk ${record.path}`);
+		await this.deps.registry.remove(record.id);
+		this.deps.log.info(`unmounted disk ${record.path}`);
+	}
+
+	/** Mountpoints of every mounted volume (for the host's unmount watcher). */
+	mountpoints(): string[] {
+		return this.deps.registry
+			.all()
+			.filter((d) => d.state === 'mounted')
+			.flatMap((d) => d.volumes.flatMap((v) => (v.mountpoint === null ? [] : [v.mountpoint])));
+	}
+
+	/**
+	 * Volumes unmounted behind our back (Finder eject, a user's `umount`): their attachments are
+	 * released and their folders removed; a disk with nothing left mounted is released whole, so
+	 * nothing stays exported for nobody.
+	 */
+	volumesGone(gone: readonly string[]): Promise<void> {
+		return this.serial(async () => {
+			const { registry, host, log } = this.deps;
+			for (const record of registry.all().filter((d) => d.state === 'mounted')) {
+				const lost = record.volumes.filter((v) => v.mountpoint !== null && gone.includes(v.mountpoint));
+				if (lost.length === 0) continue;
+				// Confirm against the mount table at the time of acting: it may have come back.
+				const reallyGone: VolumeRecord[] = [];
+				for (const v of lost) if (!(await host.isMounted(v.mountpoint ?? ''))) reallyGone.push(v);
+				if (reallyGone.length === 0) continue;
+				for (const v of reallyGone) {
+					log.info(`${v.mountpoint ?? '?'} was unmounted outside vmdk-mounter`);
+					if (v.attachment !== undefined) await host.releaseAttachment(v.attachment).catch(() => undefined);
+					for (const dir of v.createdDirs ?? []) await rmdir(dir).catch(() => undefined);
+				}
+				const volumes = record.volumes.map((v) =>
+					reallyGone.includes(v)
+						? { ...v, mountpoint: null, attachment: undefined, problem: 'unmounted outside vmdk-mounter' }
+						: v,
+				);
+				if (volumes.some((v) => v.mountpoint !== null)) await registry.put({ ...record, volumes });
+				else
+					await this.releaseDisk(record).catch((e: unknown) =>
+						log.info(`releasing ${record.path}: ${errorText(e)}`),
+					);
+			}
+		});
 	}
 
 	/** Unmounts everything (daemon shutdown); lazily if needed. */
@@ -383,6 +532,104 @@ export class DaemonMountService {
 	}
 }
 
+/** The volumes a request asks for. */
+function selectVolumes(opened: OpenedDisk, request: MountRequest): OpenedVolume[] {
+	const wanted = opened.volumes.filter(
+		(v) => request.partition === undefined || v.index === request.partition,
+	);
+	if (request.partition !== undefined && wanted.length === 0) {
+		throw new AppError(
+			'USAGE',
+			`${opened.path} has no volume ${request.partition} (volumes: ${opened.volumes.map((v) => v.index).join(', ') || 'none'})`,
+		);
+	}
+	if (request.readWrite === true && request.force !== true) {
+		for (const v of wanted) {
+			const why = unsafeForWrite(v.filesystem);
+			if (why !== undefined) {
+				throw new AppError(
+					'FS_UNSAFE_FOR_WRITE',
+					`volume ${v.index} (${v.filesystem?.type ?? '?'}) of ${opened.path} ${why}; mount it read-only or use --force`,
+				);
+			}
+		}
+	}
+	return wanted;
+}
+
+/** The error for a disk of which nothing could be mounted, chosen from the typed outcomes. */
+function nothingMounted(path: string, outcomes: readonly VolumeOutcome[]): AppError {
+	if (outcomes.length === 0 || outcomes.every((o) => o.record.filesystem === null)) {
+		// Trial mounts of unrecognised volumes all failed: the helpers' complaints add nothing.
+		return new AppError(
+			'NO_FILESYSTEM',
+			`no filesystem found in ${path}: ${outcomes.length === 0 ? 'it has no volumes' : `none of its ${outcomes.length} volume(s) holds a filesystem this app recognises or its fallback helpers can mount`}`,
+		);
+	}
+	const reasons = outcomes.map(
+		(o) => `volume ${o.record.index} (${o.record.filesystem?.type ?? 'unknown'}): ${o.record.problem ?? '?'}`,
+	);
+	const failed = outcomes.find((o) => o.kind === 'failed');
+	const code =
+		failed === undefined ? 'NO_HELPER' : isExpectedError(failed.error) ? failed.error.code : 'MOUNT_FAILED';
+	return new AppError(
+		code === 'NO_HELPER' || code === 'FUSE_UNAVAILABLE' ? code : 'MOUNT_FAILED',
+		`nothing in ${path} could be mounted: ${reasons.join('; ')}`,
+	);
+}
+
+function diskFolderName(record: DiskRecord): string {
+	return safeFolderName(basename(record.path, extname(record.path))) || record.id;
+}
+
+/** The folders of one disk's mountpoints: `<root>/<disk>/<volume>`, made on first use. */
+class MountFolders {
+	private diskDir: string | undefined;
+	private readonly root: string;
+	private readonly diskName: string;
+
+	constructor(root: string, diskName: string) {
+		this.root = root;
+		this.diskName = diskName;
+	}
+
+	/**
+	 * Makes a unique folder for a volume. `record` is called with the folders about to be made
+	 * before each is made, so a crash in between leaves nothing unrecorded.
+	 */
+	async make(
+		volumeName: string,
+		record: (dirs: readonly string[]) => Promise<void>,
+	): Promise<{ mountpoint: string; createdDirs: readonly string[] }> {
+		if (this.diskDir === undefined) {
+			this.diskDir = await makeUniqueDir(this.root, this.diskName, (p) => record([p]));
+		}
+		const diskDir = this.diskDir;
+		const mountpoint = await makeUniqueDir(diskDir, volumeName, (p) => record([p, diskDir]));
+		// The disk folder is removed after the last of its volumes (rmdir fails while others remain).
+		return { mountpoint, createdDirs: [mountpoint, diskDir] };
+	}
+}
+
+/** Creates `<parent>/<name>`, or `<name> (2)` … if taken; returns its path. */
+async function makeUniqueDir(
+	parent: string,
+	name: string,
+	before: (path: string) => Promise<void>,
+): Promise<string> {
+	for (let i = 1; i <= MAX_UNIQUE_TRIES; i++) {
+		const path = join(parent, i === 1 ? name : `${name} (${i})`);
+		await before(path);
+		try {
+			await mkdir(path, { mode: 0o755 });
+			return path;
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+		}
+	}
+	throw new AppError('INTERNAL', `could not make a unique folder for ${name} in ${parent}`);
+}
+
 function matches(d: DiskRecord, target: string): boolean {
 	if (d.id === target || d.path === target || d.rawPath === target || d.exportDir === target) return true;
 	return d.volumes.some(
@@ -393,29 +640,19 @@ function matches(d: DiskRecord, target: string): boolean {
 	);
 }
 
-/** Creates `<parent>/<name>`, or `<name> (2)` … if taken; returns its path. */
-async function makeUniqueDir(parent: string, name: string): Promise<string> {
-	for (let i = 1; i <= MAX_UNIQUE_TRIES; i++) {
-		const path = join(parent, i === 1 ? name : `${name} (${i})`);
-		try {
-			await mkdir(path, { mode: 0o755 });
-			return path;
-		} catch (error) {
-			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-		}
-	}
-	throw new MountError('INTERNAL', `could not make a unique folder for ${name} in ${parent}`);
-}
-
-/** A VMware lock next to the disk (`*.lck` file or folder), or undefined. */
-async function findLock(diskPath: string): Promise<string | undefined> {
+/** Refuses `--rw` when a VMware lock (`*.lck` file or folder) sits next to the disk. */
+async function checkNoLock(diskPath: string): Promise<void> {
 	const folder = dirname(diskPath);
 	const entries = await readdir(folder).catch(() => [] as string[]);
 	const lock = entries.find((e) => e.toLowerCase().endsWith('.lck'));
-	return lock === undefined ? undefined : join(folder, lock);
+	if (lock !== undefined) {
+		throw new AppError(
+			'DISK_LOCKED',
+			`${diskPath} is locked by VMware (${join(folder, lock)}); mount it read-only or use --force`,
+		);
+	}
 }
 
-/** True for errors that are the user's to fix (not bugs). */
-export function isExpectedError(error: unknown): boolean {
-	return error instanceof MountError || isVmdkError(error);
+function errorText(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
 }

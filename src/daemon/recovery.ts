@@ -1,78 +1,76 @@
 // SPDX-License-Identifier: MIT
 /**
  * Crash clean-up at daemon start: whatever a previous daemon left behind — volume mounts,
- * loop devices, FUSE exports, overlays, mountpoint folders — is unmounted, detached and
- * removed. Sources: the persisted registry and `/proc/self/mountinfo` / `losetup --list`
- * (anything backed by a file in our exports folder is ours). Returns sentences for the user.
+ * attached devices, FUSE exports, overlays, mountpoint folders — is unmounted, detached and
+ * removed. The registry only says where to look: the host acts on a mount or device only when
+ * the system shows it is ours (see the host's `recover`), and this module removes only our own
+ * folders — empty mountpoint folders under the mount root, export folders `<runtime>/disks/<id>`,
+ * overlay folders `<state>/overlays/<id>` and the overlay files in them. Never a recursive
+ * delete. Returns sentences for the user.
  */
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LinuxHost } from '../host/linux/capabilities.js';
-import { detachLoop, loopsBackedUnder } from '../host/linux/loop.js';
-import { abortFuseConnection } from '../host/linux/fusectl.js';
-import { forceUnmount } from '../host/linux/mounter.js';
-import { readMounts } from '../host/linux/mountinfo.js';
-import type { AppPaths } from '../host/node/paths.js';
+import type { AppPaths, Host } from '../host/index.js';
 import type { DaemonLog } from './log.js';
-import { readPersistedRegistry } from './mount-registry.js';
+import { DISK_ID, readPersistedRegistry } from './mount-registry.js';
+import { EXPORT_SOURCE_PREFIX } from './mount-service.js';
+
+/** Overlay files inside an overlay folder: `<export file name>.overlay`. */
+const OVERLAY_FILE = /^[A-Za-z0-9_.-]{1,255}\.overlay$/;
+
+function isUnder(path: string, dir: string): boolean {
+	return path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+}
 
 /** Cleans up after a previous daemon; returns what was done, one sentence each. */
-export async function recoverFromCrash(paths: AppPaths, host: LinuxHost, log: DaemonLog): Promise<string[]> {
-	const notices: string[] = [];
-	const records = await readPersistedRegistry(paths.registryPath);
-	const exportsPrefix = `${paths.exportsDir}/`;
-	const mounts = await readMounts().catch(() => []);
-	// 0. Our dead exports: abort their FUSE connections so nothing blocks on them any more.
-	const exportMounts = new Set<string>(records.map((d) => d.exportDir));
-	for (const m of mounts) if (m.mountPoint.startsWith(exportsPrefix)) exportMounts.add(m.mountPoint);
-	for (const m of mounts) {
-		if (exportMounts.has(m.mountPoint) && (await abortFuseConnection(host, m, mounts))) {
-			log.info(`aborted the dead FUSE connection of ${m.mountPoint}`);
+export async function recoverFromCrash(
+	paths: AppPaths,
+	mountRoot: string,
+	host: Host,
+	log: DaemonLog,
+): Promise<string[]> {
+	const persisted = await readPersistedRegistry(paths.registryPath);
+	const records = persisted.disks;
+	const notices: string[] = [...persisted.problems];
+	const volumes = records.flatMap((d) => d.volumes);
+	const report = await host.recover({
+		exportsDir: paths.exportsDir,
+		mountRoot,
+		sourcePrefix: EXPORT_SOURCE_PREFIX,
+		recorded: records.flatMap((d) =>
+			d.volumes.map((v) => ({ exportDir: d.exportDir, mountpoint: v.mountpoint, attachment: v.attachment })),
+		),
+	});
+	notices.push(...report.done);
+	for (const r of report.refused) log.info(`recovery refused: ${r}`);
+
+	// Mountpoint folders we made: only under the mount root, only when empty (rmdir).
+	for (const dir of volumes.flatMap((v) => v.createdDirs ?? [])) {
+		if (!isUnder(dir, mountRoot)) {
+			log.info(`recovery refused: ${dir} is not under the mount root ${mountRoot}`);
+			continue;
 		}
+		if (
+			await rmdir(dir).then(
+				() => true,
+				() => false,
+			)
+		)
+			log.info(`recovery: removed the empty folder ${dir}`);
 	}
-	const losetup = host.toolPaths.get('losetup');
-	const loops = new Set<string>();
-	for (const d of records) for (const v of d.volumes) if (v.loopDevice !== undefined) loops.add(v.loopDevice);
-	if (losetup !== undefined && host.isRoot) {
-		for (const dev of await loopsBackedUnder(losetup, exportsPrefix).catch(() => [] as string[]))
-			loops.add(dev);
-	}
-	// 1. Volume mounts: recorded mountpoints, and any mount whose source is one of our files or loops.
-	const volumeMounts = new Set<string>();
-	for (const d of records)
-		for (const v of d.volumes) if (v.mountpoint !== null) volumeMounts.add(v.mountpoint);
-	for (const m of mounts) {
-		if (m.source.startsWith(exportsPrefix) || loops.has(m.source)) volumeMounts.add(m.mountPoint);
-	}
-	for (const mp of volumeMounts) {
-		if (await forceUnmount(host, mp)) notices.push(`unmounted ${mp}`);
-	}
-	// 2. Loop devices over our exports.
-	if (losetup !== undefined) {
-		for (const dev of loops) {
-			try {
-				await detachLoop(losetup, dev);
-				notices.push(`detached ${dev}`);
-			} catch (error) {
-				log.info(`could not detach ${dev}: ${String(error)}`);
-			}
-		}
-	}
-	// 3. FUSE exports (dead since their daemon died).
-	for (const mp of exportMounts) {
-		if (await forceUnmount(host, mp)) notices.push(`removed the disk export ${mp}`);
-		await rmdir(mp).catch(() => undefined);
-	}
+	// Export folders: `<exports>/<id>`, empty once unmounted.
 	for (const name of await readdir(paths.exportsDir).catch(() => [] as string[])) {
-		await rmdir(join(paths.exportsDir, name)).catch(() => undefined);
+		if (DISK_ID.test(name)) await rmdir(join(paths.exportsDir, name)).catch(() => undefined);
 	}
-	// 4. Our folders and overlays.
-	for (const d of records) {
-		for (const v of d.volumes) for (const dir of v.createdDirs ?? []) await rmdir(dir).catch(() => undefined);
-		if (d.overlayDir !== undefined)
-			await rm(d.overlayDir, { recursive: true, force: true }).catch(() => undefined);
+	// Overlays: `<overlays>/<id>/<file>.overlay`, deleted file by file, then the folder.
+	for (const name of await readdir(paths.overlaysDir).catch(() => [] as string[])) {
+		if (!DISK_ID.test(name)) continue;
+		const dir = join(paths.overlaysDir, name);
+		for (const file of await readdir(dir).catch(() => [] as string[])) {
+			if (OVERLAY_FILE.test(file)) await rm(join(dir, file), { force: true }).catch(() => undefined);
+		}
+		await rmdir(dir).catch(() => undefined);
 	}
-	await rm(paths.overlaysDir, { recursive: true, force: true }).catch(() => undefined);
 	if (records.length > 0) {
 		const disks = records.map((d) => d.path).join(', ');
 		notices.unshift(`The previous mount service stopped unexpectedly; cleaned up what it left of ${disks}`);

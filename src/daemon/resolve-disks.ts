@@ -5,8 +5,8 @@
  * resolver). A VM's lock (`.lck`) is reported so `--rw` can be refused.
  */
 import { assertNever, resolveOpenTarget } from '../core/index.js';
-import { MountError } from '../host/common/mount-error.js';
-import { nodePlatform } from '../host/node/node-platform.js';
+import { AppError } from '../shared/app-error.js';
+import { nodePlatform } from '../host/index.js';
 
 /** The disks behind a path, and whether their VM is locked. */
 export interface ResolvedDisks {
@@ -24,18 +24,18 @@ export async function resolveDiskPaths(path: string): Promise<ResolvedDisks> {
 		case 'vm': {
 			const disks = target.disks.filter((d) => d.exists).map((d) => d.path);
 			if (disks.length === 0)
-				throw new MountError('INPUT_NOT_FOUND', `${target.vmxPath}: the VM has no disk that exists here`);
+				throw new AppError('INPUT_NOT_FOUND', `${target.vmxPath}: the VM has no disk that exists here`);
 			return { disks, vmLock: target.lock.locked ? target.lock.lockPaths[0] : undefined };
 		}
 		case 'vbox': {
 			const disks = target.disks.map((d) => d.path);
 			if (disks.length === 0)
-				throw new MountError('INPUT_NOT_FOUND', `${target.vboxPath}: the VM has no VMDK disk`);
+				throw new AppError('INPUT_NOT_FOUND', `${target.vboxPath}: the VM has no VMDK disk`);
 			return { disks };
 		}
 		case 'folder':
 			if (target.disks.length === 0)
-				throw new MountError('INPUT_NOT_FOUND', `${target.path}: no .vmdk disk in this folder`);
+				throw new AppError('INPUT_NOT_FOUND', `${target.path}: no .vmdk disk in this folder`);
 			return { disks: target.disks };
 		default:
 			return assertNever(target, 'unknown open target');

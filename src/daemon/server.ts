@@ -1,28 +1,32 @@
 // SPDX-License-Identifier: MIT
 /**
  * The control socket: newline-delimited JSON requests with ids, answered in any order
- * (concurrent clients and requests), plus `didChangeMounts` events to clients that subscribed.
- * Errors travel as `{ name, code, message }` (STYLE §13).
+ * (concurrent clients and requests), plus events to clients that subscribed. Every request is
+ * checked before the service sees it — JSON, id, a known method, params against the method's
+ * schema — and anything wrong gets a typed `BAD_REQUEST` answer while the daemon goes on
+ * serving everyone else. A line over the size limit closes that one connection.
  */
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { isVmdkError } from '../core/index.js';
-import { MountError } from '../host/common/mount-error.js';
+import type { z } from 'zod';
+import { AppError, serializeError } from '../shared/app-error.js';
 import {
-	DAEMON_METHODS,
+	DAEMON_PARAMS,
 	MAX_REQUEST_LINE_BYTES,
 	type DaemonEvent,
 	type DaemonMethod,
 	type DaemonResponse,
+	type DaemonResults,
 } from '../shared/daemon-contract.js';
-import type { SerializedError } from '../shared/error-codes.js';
+import { LineDecoder, encodeLine } from '../shared/ndjson.js';
 
-/** Handles one method call; the result must be JSON-serialisable. */
-export type RequestHandler = (
-	method: DaemonMethod,
-	params: unknown,
-	client: ClientConnection,
-) => Promise<unknown>;
+/** One handler per method, taking its validated params. Built from the service's methods. */
+export type MethodHandlers = {
+	readonly [M in DaemonMethod]: (
+		params: z.output<(typeof DAEMON_PARAMS)[M]>,
+		client: ClientConnection,
+	) => Promise<DaemonResults[M]> | DaemonResults[M];
+};
 
 /** One connected client. */
 export class ClientConnection {
@@ -33,30 +37,23 @@ export class ClientConnection {
 	}
 	/** Writes one JSON line (dropped if the client has gone). */
 	send(value: DaemonResponse | DaemonEvent): void {
-		if (!this.socket.destroyed) this.socket.write(JSON.stringify(value) + '\n');
+		if (!this.socket.destroyed && this.socket.writable) this.socket.write(encodeLine(value));
 	}
-}
-
-/** Converts any error to its wire form. */
-export function serializeError(error: unknown): SerializedError {
-	if (error instanceof MountError || isVmdkError(error)) {
-		return { name: error.name, code: error.code, message: error.message };
-	}
-	const message = error instanceof Error ? error.message : String(error);
-	return { name: error instanceof Error ? error.name : 'Error', code: 'INTERNAL', message };
 }
 
 /** The control server. */
 export class ControlServer {
 	private readonly server: Server;
 	private readonly clients = new Set<ClientConnection>();
-	private readonly handler: RequestHandler;
+	private readonly handlers: MethodHandlers;
 	private readonly takeNotices: () => readonly string[];
 	/** Called on every request (idle timer). */
 	onActivity: () => void = () => undefined;
+	/** Called when a client subscribes or a subscriber leaves. */
+	onSubscribersChanged: () => void = () => undefined;
 
-	constructor(handler: RequestHandler, takeNotices: () => readonly string[]) {
-		this.handler = handler;
+	constructor(handlers: MethodHandlers, takeNotices: () => readonly string[] = () => []) {
+		this.handlers = handlers;
 		this.takeNotices = takeNotices;
 		this.server = createServer((socket) => this.accept(socket));
 	}
@@ -64,6 +61,13 @@ export class ControlServer {
 	/** Number of connected clients. */
 	get clientCount(): number {
 		return this.clients.size;
+	}
+
+	/** Number of clients listening for events. */
+	get subscriberCount(): number {
+		let n = 0;
+		for (const c of this.clients) if (c.subscribed) n++;
+		return n;
 	}
 
 	/** Listens on `socketPath` with mode 0600 (the caller made sure no daemon owns it). */
@@ -93,62 +97,91 @@ export class ControlServer {
 	private accept(socket: Socket): void {
 		const client = new ClientConnection(socket);
 		this.clients.add(client);
-		let buffered = '';
+		const decoder = new LineDecoder(MAX_REQUEST_LINE_BYTES);
 		socket.setEncoding('utf8');
 		socket.on('data', (chunk: string) => {
-			buffered += chunk;
-			let nl: number;
-			while ((nl = buffered.indexOf('\n')) >= 0) {
-				const line = buffered.slice(0, nl);
-				buffered = buffered.slice(nl + 1);
-				if (line.trim() !== '') this.handleLine(client, line);
+			for (const line of decoder.push(chunk)) {
+				if (line.ok) this.handleRequest(client, line.value);
+				else
+					this.answer(client, 0, undefined, {
+						error: new AppError('BAD_REQUEST', `not JSON: ${line.error}`),
+					});
 			}
-			if (buffered.length > MAX_REQUEST_LINE_BYTES) {
-				client.send({ id: 0, error: { code: 'USAGE', message: 'request line too long' } });
-				socket.destroy();
+			if (decoder.overflow) {
+				client.send({
+					id: 0,
+					error: serializeError(
+						new AppError('BAD_REQUEST', `request line over ${MAX_REQUEST_LINE_BYTES} bytes`),
+					),
+				});
+				socket.end();
+				socket.destroySoon();
 			}
 		});
 		socket.on('error', () => undefined);
-		socket.on('close', () => this.clients.delete(client));
+		socket.on('close', () => {
+			this.clients.delete(client);
+			if (client.subscribed) this.onSubscribersChanged();
+		});
 	}
 
-	private handleLine(client: ClientConnection, line: string): void {
+	private handleRequest(client: ClientConnection, request: unknown): void {
 		this.onActivity();
-		let id = 0;
-		let method: DaemonMethod;
-		let params: unknown;
-		try {
-			const parsed = JSON.parse(line) as { id?: unknown; method?: unknown; params?: unknown };
-			if (typeof parsed.id !== 'number' || !Number.isSafeInteger(parsed.id))
-				throw new Error('request without an id');
-			id = parsed.id;
-			if (
-				typeof parsed.method !== 'string' ||
-				!(DAEMON_METHODS as readonly string[]).includes(parsed.method)
-			) {
-				throw new Error(`unknown method ${String(parsed.method)}`);
-			}
-			method = parsed.method as DaemonMethod;
-			params = parsed.params ?? {};
-		} catch (error) {
-			client.send({ id, error: { code: 'USAGE', message: `bad request: ${String(error)}` } });
+		if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+			this.answer(client, 0, undefined, {
+				error: new AppError('BAD_REQUEST', 'a request must be a JSON object'),
+			});
 			return;
 		}
-		if (method === 'subscribe') {
+		const { id, method, params } = request as { id?: unknown; method?: unknown; params?: unknown };
+		if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+			this.answer(client, 0, undefined, {
+				error: new AppError('BAD_REQUEST', 'a request needs an integer id'),
+			});
+			return;
+		}
+		if (typeof method !== 'string' || !Object.hasOwn(DAEMON_PARAMS, method)) {
+			this.answer(client, id, undefined, {
+				error: new AppError('BAD_REQUEST', `unknown method ${JSON.stringify(method)}`),
+			});
+			return;
+		}
+		const m = method as DaemonMethod;
+		const parsed = DAEMON_PARAMS[m].safeParse(params ?? {});
+		if (!parsed.success) {
+			const issue = parsed.error.issues[0];
+			const where =
+				issue === undefined || issue.path.length === 0 ? 'params' : `params.${issue.path.join('.')}`;
+			this.answer(client, id, m, {
+				error: new AppError('BAD_REQUEST', `${m}: ${where} ${issue?.message ?? 'is invalid'}`),
+			});
+			return;
+		}
+		if (m === 'subscribe') {
 			// Subscriptions belong to the connection, so the server keeps them itself.
+			const first = !client.subscribed;
 			client.subscribed = true;
-			this.reply(client, method, { id, result: null });
-			return;
+			if (first) this.onSubscribersChanged();
 		}
-		this.handler(method, params, client).then(
-			(result) => this.reply(client, method, { id, result: result ?? null }),
-			(error: unknown) => this.reply(client, method, { id, error: serializeError(error) }),
+		const handler = this.handlers[m] as (p: unknown, c: ClientConnection) => unknown;
+		// Async so that a handler that throws synchronously is answered like one that rejects.
+		const run = async (): Promise<unknown> => handler(parsed.data, client);
+		run().then(
+			(value) => this.answer(client, id, m, { result: value ?? null }),
+			(error: unknown) => this.answer(client, id, m, { error }),
 		);
 	}
 
-	private reply(client: ClientConnection, method: DaemonMethod, response: DaemonResponse): void {
+	private answer(
+		client: ClientConnection,
+		id: number,
+		method: DaemonMethod | undefined,
+		outcome: { readonly result: unknown } | { readonly error: unknown },
+	): void {
 		// `hello` is also the liveness ping: notices wait for a real command, whose output shows them.
-		const notices = method === 'hello' ? [] : this.takeNotices();
-		client.send(notices.length > 0 ? { ...response, notices } : response);
+		const notices = method === undefined || method === 'hello' ? [] : this.takeNotices();
+		const base: DaemonResponse =
+			'error' in outcome ? { id, error: serializeError(outcome.error) } : { id, result: outcome.result };
+		client.send(notices.length > 0 ? { ...base, notices } : base);
 	}
 }

@@ -28,6 +28,8 @@ export const APP_ERROR_CODES = [
 	'FS_UNSAFE_FOR_WRITE',
 	/** No helper on this host can mount the volume's filesystem. */
 	'NO_HELPER',
+	/** No volume of the disk holds a filesystem we recognise (and trial mounts failed). */
+	'NO_FILESYSTEM',
 	/** Every helper tried to mount the volume failed (the message names each). */
 	'MOUNT_FAILED',
 	/** A mounted volume is in use; the message names the processes. */
@@ -36,6 +38,20 @@ export const APP_ERROR_CODES = [
 	'TOOL_FAILED',
 	/** FUSE is not available on this host (no /dev/fuse or no fusermount). */
 	'FUSE_UNAVAILABLE',
+	/** A request to the daemon was malformed (unknown method, wrong type, relative path). */
+	'BAD_REQUEST',
+	/** The client and the daemon speak different protocol versions. */
+	'PROTOCOL_MISMATCH',
+	/** The daemon's socket or pid file belongs to another user, or does not answer as a daemon. */
+	'DAEMON_UNTRUSTED',
+	/** Another daemon already serves this state folder. */
+	'DAEMON_ALREADY_RUNNING',
+	/** A folder we keep private is owned by another user or writable by others. */
+	'UNSAFE_FOLDER',
+	/** `settings.json` is not valid (bad JSON, a wrong type, a relative path). */
+	'SETTINGS_INVALID',
+	/** Not enough free space for what was asked (a `--rw` overlay). */
+	'NO_SPACE',
 	/** The user interrupted the command (Ctrl-C). */
 	'INTERRUPTED',
 	/** A bug: something we did not expect. */

@@ -116,7 +116,12 @@ export interface MountedVolume {
 	/** The helper that mounted it (`fuse2fs`, `ntfs-3g`, `kernel ext4 (loop)` …), or null. */
 	readonly helper: string | null;
 	readonly readOnly: boolean;
-	/** Why it is not mounted (swap, LUKS, every helper failed …). */
+	/**
+	 * `degraded` when it can no longer be trusted to keep writes (its overlay failed) or was
+	 * unmounted outside the app; absent means mounted and well.
+	 */
+	readonly state?: 'mounted' | 'degraded' | undefined;
+	/** Why it is not mounted (swap, LUKS, every helper failed …) or why it is degraded. */
 	readonly problem?: string | undefined;
 }
 
@@ -142,13 +147,13 @@ export interface MountListResult {
 
 /** A helper program as `doctor` reports it. */
 export interface HelperStatus {
-	/** Its id (`fuse2fs`, `ntfs-3g`, `fusefat`, `exfat-fuse`, `losetup`, `mount`, `fusermount3`). */
+	/** Its id (`fuse2fs`, `ntfs-3g`, `losetup`, `hdiutil` …). */
 	readonly id: string;
 	/** Absolute path, or null when missing. */
 	readonly path: string | null;
 	/** blkid types it mounts. */
 	readonly types: readonly string[];
-	/** The command that installs it when it is missing. */
+	/** The step that installs it when it is missing. */
 	readonly install: string;
 	/** Why it cannot work for this user even when installed (exfat-fuse without root), if so. */
 	readonly note?: string;
@@ -157,8 +162,12 @@ export interface HelperStatus {
 /** `doctor --json` output. */
 export interface DoctorReport {
 	readonly platform: string;
+	/** OS name, version and architecture. */
+	readonly osDescription: string;
 	readonly isRoot: boolean;
 	readonly fuseAvailable: boolean;
+	/** Why FUSE cannot be used, with the fix. */
+	readonly fuseProblem?: string | undefined;
 	/**
 	 * The FUSE binding the daemon's exports use: our libfuse 3 addon (`fuse3`) when it is built
 	 * and loads, else `fuse-native` (libfuse 2, slower sequential reads).
@@ -169,8 +178,10 @@ export interface DoctorReport {
 	readonly kernelFilesystems: readonly string[];
 	/** Types that can be mounted on this host right now, and by what. */
 	readonly coverage: readonly { readonly type: string; readonly helpers: readonly string[] }[];
-	/** One `apt-get install …` line for everything missing, or null. */
+	/** One command that installs everything missing (`sudo apt-get install …`, `brew install …`), or null. */
 	readonly installCommand: string | null;
+	/** Further things to know (an approval step, a fuse.conf line, an invalid settings file). */
+	readonly notes: readonly string[];
 	readonly socketPath: string;
 	readonly logPath: string;
 	readonly stateDir: string;

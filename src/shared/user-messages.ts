@@ -159,6 +159,11 @@ export const USER_MESSAGES: Readonly<Record<ErrorCode, UserMessage>> = {
 		description:
 			'No installed helper can mount this kind of filesystem. `vmdk-mounter doctor` says what to install.',
 	},
+	NO_FILESYSTEM: {
+		title: 'No filesystem found',
+		description:
+			'None of the disk’s volumes holds a filesystem this app recognises. The disk may be empty, encrypted, or use a filesystem no helper here reads (see vmdk-mounter info).',
+	},
 	MOUNT_FAILED: {
 		title: 'Volume could not be mounted',
 		description:
@@ -176,6 +181,41 @@ export const USER_MESSAGES: Readonly<Record<ErrorCode, UserMessage>> = {
 		title: 'FUSE not available',
 		description:
 			'This computer cannot serve FUSE filesystems (no /dev/fuse or no fusermount). Install fuse3.',
+	},
+	BAD_REQUEST: {
+		title: 'Malformed request',
+		description:
+			'The mount service received a request it cannot read. This is a bug in the program that sent it; the service keeps running.',
+	},
+	PROTOCOL_MISMATCH: {
+		title: 'Mount service version differs',
+		description:
+			'The running mount service is from another version of this app. Unmount everything and quit it (vmdk-mounter unmount --all), then try again.',
+	},
+	DAEMON_UNTRUSTED: {
+		title: 'Mount service cannot be trusted',
+		description:
+			'The control socket or pid file belongs to another user, or something there does not answer like our mount service. Nothing was sent to it. Remove the folder named in the message and try again.',
+	},
+	DAEMON_ALREADY_RUNNING: {
+		title: 'Mount service already running',
+		description:
+			'Another mount service already keeps its state in this folder. Use that one, or give each its own state folder (VMDK_MOUNTER_STATE_DIR).',
+	},
+	UNSAFE_FOLDER: {
+		title: 'Unsafe folder permissions',
+		description:
+			'A folder where the mount service keeps private files belongs to another user or can be written by others, so it is not used. The message names the folder and the fix.',
+	},
+	SETTINGS_INVALID: {
+		title: 'Invalid settings',
+		description:
+			'The settings file cannot be used. The message names the file and the field; fix or remove it.',
+	},
+	NO_SPACE: {
+		title: 'Not enough free space',
+		description:
+			'There is not enough free space for the copy-on-write overlay of a writable mount. Free some space in the folder named in the message, or mount read-only.',
 	},
 	INTERRUPTED: {
 		title: 'Interrupted',

@@ -4,80 +4,44 @@
  * this host can mount and by what, the exact `apt-get install` line for what is missing, and
  * where the daemon's socket, log and state are.
  */
-import { readSettings } from '../../host/common/settings.js';
-import { DEBIAN_PACKAGES, probeLinuxHost } from '../../host/linux/capabilities.js';
-import { loadFuse3Addon } from '../../host/node/fuse3-addon.js';
-import { appPaths } from '../../host/node/paths.js';
-import { mountableTypes, planVolume, typesOfHelper, FUSE_HELPERS } from '../../core/index.js';
-import { pingDaemon, DaemonClient } from '../../daemon/client.js';
-import type { DoctorReport, HelperStatus } from '../../shared/models.js';
+import { DaemonClient } from '../../daemon/client.js';
+import { appPaths, buildDoctorReport, createHost } from '../../host/index.js';
+import { isAppError } from '../../shared/app-error.js';
+import type { DoctorReport } from '../../shared/models.js';
 import { flag, type CliCommand } from '../command.js';
 import { writeJson } from '../output.js';
 
-/** Builds the report for this host. */
-export async function buildDoctorReport(): Promise<DoctorReport> {
+/**
+ * Builds the report with the same host code the daemon mounts with. A running daemon is asked
+ * for its pid; none is started for this.
+ */
+export async function buildDoctor(): Promise<DoctorReport> {
 	const paths = appPaths();
-	const host = await probeLinuxHost();
-	const tools = [...FUSE_HELPERS, 'losetup', 'mount', 'umount', 'fusermount3'];
-	const helpers: HelperStatus[] = tools.map((id) => ({
-		id,
-		path: host.toolPaths.get(id) ?? null,
-		types: (FUSE_HELPERS as readonly string[]).includes(id)
-			? typesOfHelper(id as (typeof FUSE_HELPERS)[number])
-			: [],
-		install: `apt-get install ${DEBIAN_PACKAGES[id] ?? id}`,
-		// exfat-fuse always asks FUSE for a block device, which fusermount3 grants to root only.
-		...(id === 'exfat-fuse' && process.getuid?.() !== 0 ? { note: 'works only as root' } : {}),
-		// Debian's ntfs-3g is setuid root: it reaches a user's export only through allow_other.
-		...(id === 'ntfs-3g' && process.getuid?.() !== 0 && !host.userAllowOther
-			? { note: 'as a user, needs `user_allow_other` in /etc/fuse.conf' }
-			: {}),
-	}));
-	const missing = [
-		...new Set(helpers.filter((h) => h.path === null).map((h) => DEBIAN_PACKAGES[h.id] ?? h.id)),
-	];
-	const coverage = mountableTypes().map((type) => {
-		const plan = planVolume({ index: 1, type }, host, { readWrite: false });
-		return { type, helpers: plan.kind === 'mount' ? plan.attempts.map((a) => a.label) : [] };
-	});
-	let mountRoot = paths.mountRootOverride ?? paths.defaultMountRoot;
-	if (paths.mountRootOverride === undefined) {
-		mountRoot =
-			(await readSettings(paths.settingsPath).catch(() => ({ mountRoot: undefined }))).mountRoot ?? mountRoot;
-	}
+	const report = await buildDoctorReport(await createHost(), paths);
 	let pid: number | null = null;
-	if (await pingDaemon(paths.socketPath)) {
-		const c = await DaemonClient.connect({ autoStart: false }).catch(() => undefined);
-		pid = (await c?.hello().catch(() => undefined))?.pid ?? null;
-		c?.close();
+	let problem: string | undefined;
+	try {
+		const client = await DaemonClient.connect({ autoStart: false, clientName: 'doctor' });
+		pid = (await client.hello()).pid;
+		client.close();
+	} catch (error) {
+		// Not running is normal; anything else (an untrusted socket, an unsafe folder) is news.
+		if (!isAppError(error, 'DAEMON_UNAVAILABLE'))
+			problem = error instanceof Error ? error.message : String(error);
 	}
 	return {
-		platform: process.platform,
-		isRoot: host.isRoot,
-		fuseAvailable: host.fuseDevice && host.toolPaths.has('fusermount3'),
-		fuseBinding:
-			process.env.VMDK_MOUNTER_FUSE_BINDING !== 'fuse-native' && loadFuse3Addon() !== null
-				? 'fuse3'
-				: 'fuse-native',
-		helpers,
-		kernelFilesystems: [...host.kernelFilesystems].sort(),
-		coverage,
-		installCommand: missing.length > 0 ? `sudo apt-get install ${missing.join(' ')}` : null,
-		socketPath: paths.socketPath,
-		logPath: paths.logPath,
-		stateDir: paths.stateDir,
-		mountRoot,
-		settingsPath: paths.settingsPath,
+		...report,
+		notes: problem === undefined ? report.notes : [...report.notes, problem],
 		daemon: { running: pid !== null, pid },
 	};
 }
 
 function render(r: DoctorReport): string {
 	const lines = [
-		`Platform: ${r.platform}${r.isRoot ? ' (root: loop devices and kernel mounts are used)' : ''}`,
+		`Platform: ${r.osDescription}${r.isRoot ? ' (root: loop devices and kernel mounts are used)' : ''}`,
 	];
 	lines.push(
-		`FUSE: ${r.fuseAvailable ? 'available' : 'NOT available (install fuse3; /dev/fuse must be readable and writable by you, mode 0666)'}`,
+		`FUSE: ${r.fuseAvailable ? 'available' : `NOT available: ${r.fuseProblem ?? 'unknown reason'}`}`,
 	);
 	lines.push(
 		`FUSE binding: ${r.fuseBinding === 'fuse3' ? 'libfuse 3 addon' : 'fuse-native (libfuse 2; build native/fuse3 with `npm run build:native` for faster reads)'}`,
@@ -93,6 +57,7 @@ function render(r: DoctorReport): string {
 	for (const c of r.coverage)
 		lines.push(`  ${c.type.padEnd(8)} ${c.helpers.length > 0 ? c.helpers.join(', ') : '(none)'}`);
 	if (r.installCommand !== null) lines.push('', `To install what is missing: ${r.installCommand}`);
+	if (r.notes.length > 0) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));
 	lines.push(
 		'',
 		`Daemon: ${r.daemon.running ? `running (pid ${String(r.daemon.pid)})` : 'not running (starts on demand)'}`,
@@ -112,7 +77,7 @@ export const doctorCommand: CliCommand = {
 	args: [],
 	options: [],
 	async handler({ options, io }) {
-		const report = await buildDoctorReport();
+		const report = await buildDoctor();
 		if (flag(options, 'json')) writeJson(io, report);
 		else io.stdout.write(render(report));
 	},

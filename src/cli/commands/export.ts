@@ -7,13 +7,9 @@
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { VirtualDisk } from '../../core/index.js';
-import {
-	exportRaw,
-	PARTIAL_SUFFIX,
-	RawExportError,
-	type RawExportResult,
-} from '../../host/node/export-raw.js';
-import { CommandError, flag, type CliCommand, type CliIo } from '../command.js';
+import { exportRaw, PARTIAL_SUFFIX, RawExportError, type RawExportResult } from '../../host/index.js';
+import { AppError } from '../../shared/app-error.js';
+import { flag, type CliCommand, type CliIo } from '../command.js';
 import { withInputDisk } from '../disk-input.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { writeJson } from '../output.js';
@@ -32,7 +28,7 @@ export interface ExportJson {
 /** Refuses `.vmdk` output names before anything is opened: a raw image never belongs there. */
 function checkOutputName(outputPath: string): void {
 	if (/\.vmdk$/i.test(outputPath)) {
-		throw new CommandError('OUTPUT_IS_INPUT', `${outputPath}: refusing to write a raw image to a .vmdk name`);
+		throw new AppError('OUTPUT_IS_INPUT', `${outputPath}: refusing to write a raw image to a .vmdk name`);
 	}
 }
 
@@ -44,11 +40,11 @@ async function checkOutputNotInChain(outputPath: string, disk: VirtualDisk): Pro
 	const targets = [await realpathOrSelf(outputPath), await realpathOrSelf(outputPath + PARTIAL_SUFFIX)];
 	const vmdkTarget = targets.find((t) => /\.vmdk$/i.test(t));
 	if (vmdkTarget !== undefined) {
-		throw new CommandError('OUTPUT_IS_INPUT', `${outputPath}: resolves to ${vmdkTarget}, a disk file`);
+		throw new AppError('OUTPUT_IS_INPUT', `${outputPath}: resolves to ${vmdkTarget}, a disk file`);
 	}
 	for (const link of disk.chain) {
 		if (targets.includes(await realpathOrSelf(link.path))) {
-			throw new CommandError(
+			throw new AppError(
 				'OUTPUT_IS_INPUT',
 				`${outputPath}: is ${link.path}, a file of the disk being exported`,
 			);
@@ -82,7 +78,7 @@ async function runExport(
 		});
 	} catch (error) {
 		if (error instanceof RawExportError) {
-			throw new CommandError(error.reason === 'exists' ? 'OUTPUT_EXISTS' : 'OUTPUT_WRITE', error.message, {
+			throw new AppError(error.reason === 'exists' ? 'OUTPUT_EXISTS' : 'OUTPUT_WRITE', error.message, {
 				cause: error,
 			});
 		}

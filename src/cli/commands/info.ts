@@ -4,32 +4,16 @@
  * chain with CIDs, partition table, volumes, warnings). `buildDiskInfo` is the one place that
  * turns an open disk into the `DiskInfo` contract; partition and volume detection plug in there.
  */
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { closeInspection, inspect } from '../../core/index.js';
-import { nodePlatform } from '../../host/node/node-platform.js';
+import { inspectPath } from '../../host/index.js';
 import type { DiskInfo, InfoResult, VmInfo, VolumeInfo } from '../../shared/models.js';
-import { CommandError, flag, type CliCommand, type CliIo } from '../command.js';
+import { flag, type CliCommand, type CliIo } from '../command.js';
 import { formatSize, renderTable } from '../format.js';
-import { buildInfoResult } from '../inspect-report.js';
 import { writeJson } from '../output.js';
 
-export { buildDiskInfo } from '../inspect-report.js';
-
 /** Inspects `path` (a disk, a .vmx/.vbox, a bundle or a folder) into the `info` contract. */
-export async function runInfo(path: string, ignoreCid: boolean): Promise<InfoResult> {
-	const absolute = resolve(path);
-	try {
-		await stat(absolute);
-	} catch (cause) {
-		throw new CommandError('INPUT_NOT_FOUND', `${absolute}: no such file or folder`, { cause });
-	}
-	const inspection = await inspect(absolute, nodePlatform, { ignoreCid });
-	try {
-		return buildInfoResult(inspection);
-	} finally {
-		await closeInspection(inspection);
-	}
+export function runInfo(path: string, ignoreCid: boolean): Promise<InfoResult> {
+	return inspectPath(resolve(path), { ignoreCid });
 }
 
 /** Human rendering of the VM around the disks. */

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
-/** `vmdk-mounter list [--json]`: what the daemon has mounted (nothing when no daemon runs). */
-import { DaemonClient } from '../../daemon/client.js';
+/**
+ * `vmdk-mounter list [--json]`: what the daemon has mounted. No daemon running means nothing
+ * is mounted, and the output says that is why; a socket that is not ours is an error, never
+ * an empty list. JSON adds `daemonRunning`.
+ */
+import { isAppError } from '../../shared/app-error.js';
 import { flag, type CliCommand } from '../command.js';
-import { printMounts } from './mount.js';
+import { writeJson } from '../output.js';
+import { renderMounts, withDaemon } from './mount.js';
 
 /** The `list` command. */
 export const listCommand: CliCommand = {
@@ -11,15 +16,17 @@ export const listCommand: CliCommand = {
 	args: [],
 	options: [],
 	async handler({ options, io }) {
-		let client: DaemonClient | undefined;
-		try {
-			// No daemon means nothing is mounted: do not start one just to say so.
-			client = await DaemonClient.connect({ autoStart: 'if-leftovers' }).catch(() => undefined);
-			const result = client === undefined ? { disks: [] } : await client.list();
-			for (const n of client?.notices ?? []) io.stderr.write(`vmdk-mounter: ${n}\n`);
-			printMounts(io, result, flag(options, 'json'));
-		} finally {
-			client?.close();
-		}
+		// No daemon means nothing is mounted: do not start one just to say so.
+		const result = await withDaemon(io, (c) => c.list(), 'if-leftovers').then(
+			(r) => ({ ...r, daemonRunning: true }),
+			(error: unknown) => {
+				if (isAppError(error, 'DAEMON_UNAVAILABLE')) return { disks: [], daemonRunning: false };
+				throw error;
+			},
+		);
+		if (flag(options, 'json')) writeJson(io, result);
+		else if (!result.daemonRunning)
+			io.stdout.write('Nothing is mounted (the mount service is not running).\n');
+		else io.stdout.write(renderMounts(result.disks));
 	},
 };

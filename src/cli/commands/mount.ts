@@ -6,28 +6,27 @@
  * daemon and printing mounted disks.
  */
 import { resolve } from 'node:path';
-import { DaemonClient, DaemonError } from '../../daemon/client.js';
+import { DaemonClient } from '../../daemon/client.js';
 import type { MountedDisk, MountListResult } from '../../shared/models.js';
-import { CommandError, arg, flag, type CliCommand, type CliIo } from '../command.js';
+import { AppError } from '../../shared/app-error.js';
+import { arg, flag, type CliCommand, type CliIo } from '../command.js';
 import { writeJson } from '../output.js';
 
 /**
- * Runs `work` with a daemon connection; prints what the daemon wants the user to hear (e.g.
- * crash clean-up) on stderr; turns daemon errors into command errors.
+ * Runs `work` with a daemon connection (started on demand unless `autoStart` says otherwise);
+ * prints what the daemon wants the user to hear (e.g. crash clean-up) on stderr.
  */
-export async function withDaemon<T>(io: CliIo, work: (client: DaemonClient) => Promise<T>): Promise<T> {
-	let client: DaemonClient | undefined;
+export async function withDaemon<T>(
+	io: CliIo,
+	work: (client: DaemonClient) => Promise<T>,
+	autoStart: boolean | 'if-leftovers' = true,
+): Promise<T> {
+	const client = await DaemonClient.connect({ autoStart, clientName: 'cli' });
 	try {
-		client = await DaemonClient.connect();
 		return await work(client);
-	} catch (error) {
-		if (error instanceof DaemonError) throw new CommandError(error.code, error.message, { cause: error });
-		throw error;
 	} finally {
-		if (client !== undefined) {
-			for (const n of client.notices) io.stderr.write(`vmdk-mounter: ${n}\n`);
-			client.close();
-		}
+		for (const n of client.notices) io.stderr.write(`vmdk-mounter: ${n}\n`);
+		client.close();
 	}
 }
 
@@ -64,7 +63,7 @@ function parsePartition(value: unknown): number | undefined {
 	if (value === undefined) return undefined;
 	const n = Number(value);
 	if (!Number.isSafeInteger(n) || n < 1)
-		throw new CommandError(
+		throw new AppError(
 			'USAGE',
 			`--partition wants a volume number ≥ 1, not "${typeof value === 'string' ? value : JSON.stringify(value)}"`,
 		);

@@ -5,8 +5,8 @@
  * holding it; `--force` detaches it lazily.
  */
 import { resolve } from 'node:path';
-import { DaemonClient } from '../../daemon/client.js';
-import { CommandError, flag, type CliCommand } from '../command.js';
+import { AppError, isAppError } from '../../shared/app-error.js';
+import { flag, type CliCommand } from '../command.js';
 import { printMounts, withDaemon } from './mount.js';
 
 /** The `unmount` command. */
@@ -22,21 +22,27 @@ export const unmountCommand: CliCommand = {
 		const all = flag(options, 'all');
 		const target = args[0];
 		if (!all && target === undefined)
-			throw new CommandError('USAGE', 'name a mountpoint or disk path, or give --all');
-		if (all && target !== undefined)
-			throw new CommandError('USAGE', 'give either a target or --all, not both');
-		if (all) {
-			// With no daemon running there is nothing to unmount (but a crashed one is cleaned up).
-			const probe = await DaemonClient.connect({ autoStart: 'if-leftovers' }).catch(() => undefined);
-			probe?.close();
-		}
-		const result = await withDaemon(io, (c) =>
-			c.unmount({
-				all,
-				force: flag(options, 'force'),
-				...(target === undefined ? {} : { target: resolve(target) }),
-			}),
-		);
+			throw new AppError('USAGE', 'name a mountpoint or disk path, or give --all');
+		if (all && target !== undefined) throw new AppError('USAGE', 'give either a target or --all, not both');
+		// With no daemon running there is nothing to unmount (but a crashed one is cleaned up).
+		const result = await withDaemon(
+			io,
+			(c) =>
+				c.unmount({
+					...(all ? { all: true } : { target: resolve(target ?? '') }),
+					force: flag(options, 'force'),
+				}),
+			'if-leftovers',
+		).catch((error: unknown) => {
+			if (isAppError(error, 'DAEMON_UNAVAILABLE') && all) return { disks: [] };
+			if (isAppError(error, 'DAEMON_UNAVAILABLE')) {
+				throw new AppError(
+					'NOT_MOUNTED',
+					`${resolve(target ?? '')} is not mounted: the mount service is not running`,
+				);
+			}
+			throw error;
+		});
 		if (flag(options, 'json')) printMounts(io, result, true);
 		else if (result.disks.length === 0) io.stdout.write('Nothing was mounted.\n');
 		else for (const d of result.disks) io.stdout.write(`Unmounted ${d.path}\n`);

@@ -1,36 +1,62 @@
 // SPDX-License-Identifier: MIT
 /**
- * Which helper mounts which volume on this host — pure, so it is unit-tested without a host.
+ * Which helper mounts which volume on a host — pure, so it is unit-tested without a host.
  *
- * Detection comes first: a detected type maps to the helpers that read it, in order of
- * preference (a kernel mount over a loop device when the daemon is root and the kernel knows
- * the type, then userspace FUSE helpers). Only a volume whose type is unknown falls back to
+ * The platform's knowledge comes in as data, a {@link HelperTable}: for each detected type the
+ * ways to mount it, in order of preference, each with what it needs (tools, root, a kernel
+ * filesystem). `src/host/<os>` owns its table; this module only matches the table against the
+ * host's capabilities. Detection comes first: only a volume whose type is unknown falls back to
  * trial and error, in the legacy VMDKMounter order (ntfs, msdos, ntfs-3g, hfs, ext2, ext3),
  * which the user may change in settings.
  */
 
-/** The ways a volume can be mounted on Linux. */
-export type HelperId = 'kernel' | 'fuse2fs' | 'ntfs-3g' | 'fusefat' | 'exfat-fuse';
-
-/** Every userspace helper and the tool it needs (ids match `HostCapabilities.tools`). */
-export const FUSE_HELPERS = [
-	'fuse2fs',
-	'ntfs-3g',
-	'fusefat',
-	'exfat-fuse',
-] as const satisfies readonly HelperId[];
-
-/** The legacy VMDKMounter trial order for unknown volumes (DESIGN.md). */
+/** The legacy VMDKMounter trial order for unknown volumes (docs/architecture.md). */
 export const LEGACY_UNKNOWN_ORDER: readonly string[] = ['ntfs', 'msdos', 'ntfs-3g', 'hfs', 'ext2', 'ext3'];
 
-/** What the host offers, from a capabilities probe. */
+/** What the host offers, from its capabilities probe. */
 export interface HostCapabilities {
 	/** True when the daemon runs as root (loop devices and kernel mounts are possible). */
 	readonly isRoot: boolean;
-	/** Installed tools by id: `fuse2fs`, `ntfs-3g`, `fusefat`, `exfat-fuse`, `losetup`, `mount`. */
+	/** Installed tools by id (the ids a helper table names in `needsTools`). */
 	readonly tools: ReadonlySet<string>;
-	/** Filesystem names the running kernel mounts (`/proc/filesystems`). */
+	/** Filesystem names the running kernel mounts (Linux: `/proc/filesystems`). */
 	readonly kernelFilesystems: ReadonlySet<string>;
+}
+
+/** One way to mount a type, as a platform's helper table lists it. */
+export interface HelperWay {
+	/** Helper id, defined by the platform (`kernel`, `fuse2fs`, `diskimage`, `fuse-ext2` …). */
+	readonly helper: string;
+	/** The type the helper is told (`mount -t` for the kernel; the blkid type otherwise). */
+	readonly fsType: string;
+	/** Options for a read-only mount (joined into `-o`). */
+	readonly readOnlyOptions: readonly string[];
+	/** Options for a read-write mount, or null when this way cannot write. */
+	readonly readWriteOptions: readonly string[] | null;
+	/** How lists and errors name it (`fuse2fs`, `kernel ext4 (loop)`). */
+	readonly label: string;
+	/** Tool ids that must be installed. */
+	readonly needsTools: readonly string[];
+	/** Only when the daemon runs as root. */
+	readonly needsRoot?: boolean | undefined;
+	/** Only when the running kernel has this filesystem. */
+	readonly needsKernelFilesystem?: string | undefined;
+	/** What to tell a user who is not root (default: "kernel mounts need root"). */
+	readonly rootOnlyReason?: string | undefined;
+	/** Run the helper on a loop device over the volume file instead of on the file. */
+	readonly viaLoop?: boolean | undefined;
+}
+
+/** A platform's helpers as data. */
+export interface HelperTable {
+	/** The platform's name in reasons ("cannot be mounted on Linux"). */
+	readonly platformName: string;
+	/** For each detected blkid type: the ways to mount it, preferred first. */
+	readonly byType: Readonly<Record<string, readonly HelperWay[]>>;
+	/** For each legacy trial name (and helper id) usable in the unknown-volume order: its ways. */
+	readonly trialSteps: Readonly<Record<string, readonly HelperWay[]>>;
+	/** Types that hold no mountable files here, with the reason users see. */
+	readonly notMountable: Readonly<Record<string, string>>;
 }
 
 /** The plan's view of one volume. */
@@ -53,17 +79,15 @@ export interface PlanOptions {
 
 /** One way to try: a helper, the type it is told, and its `-o` options. */
 export interface MountAttempt {
-	readonly helper: HelperId;
-	/** For `kernel`: the `mount -t` type. For FUSE helpers: the blkid type they serve. */
+	/** Helper id from the table. */
+	readonly helper: string;
+	/** For `kernel`: the `mount -t` type. For other helpers: the type they serve. */
 	readonly fsType: string;
 	/** Options joined into `-o` (`ro`, `fakeroot`, `norecovery` …). */
 	readonly options: readonly string[];
-	/** How lists and errors name it (`fuse2fs`, `kernel ext4 (loop)`). */
+	/** How lists and errors name it. */
 	readonly label: string;
-	/**
-	 * Run the helper on a loop device over the volume file instead of the file itself: as root,
-	 * exfat-fuse always asks FUSE for a block device (`blkdev`) and refuses regular files.
-	 */
+	/** Run the helper on a loop device over the volume file (see {@link HelperWay.viaLoop}). */
 	readonly viaLoop?: boolean | undefined;
 }
 
@@ -77,199 +101,91 @@ export type VolumePlan =
 	  }
 	| { readonly kind: 'skip'; readonly index: number; readonly reason: string };
 
-/** Types that hold no mountable files, with the reason users see. */
-const NOT_MOUNTABLE: Readonly<Record<string, string>> = {
-	swap: 'swap space holds no files',
-	crypto_LUKS: 'encrypted with LUKS: unlock it with cryptsetup to read it',
-	LVM2_member: 'LVM physical volume: its logical volumes are listed separately',
-	apfs: 'APFS cannot be mounted on Linux',
-	BitLocker: 'encrypted with BitLocker',
-	linux_raid_member: 'RAID member: assemble the array to read it',
-};
-
-/** For each detected type: kernel types to try (when root), then FUSE helpers. */
-const BY_TYPE: Readonly<
-	Record<string, { readonly kernel: readonly string[]; readonly fuse: readonly HelperId[] }>
-> = {
-	ext2: { kernel: ['ext2', 'ext4'], fuse: ['fuse2fs'] },
-	ext3: { kernel: ['ext3', 'ext4'], fuse: ['fuse2fs'] },
-	ext4: { kernel: ['ext4'], fuse: ['fuse2fs'] },
-	vfat: { kernel: ['vfat'], fuse: ['fusefat'] },
-	msdos: { kernel: ['msdos', 'vfat'], fuse: ['fusefat'] },
-	exfat: { kernel: ['exfat'], fuse: ['exfat-fuse'] },
-	ntfs: { kernel: ['ntfs3'], fuse: ['ntfs-3g'] },
-	xfs: { kernel: ['xfs'], fuse: [] },
-	btrfs: { kernel: ['btrfs'], fuse: [] },
-	hfs: { kernel: ['hfs'], fuse: [] },
-	hfsplus: { kernel: ['hfsplus'], fuse: [] },
-	iso9660: { kernel: ['iso9660'], fuse: [] },
-	udf: { kernel: ['udf'], fuse: [] },
-};
-
-/** What each legacy trial name means on Linux. */
-const LEGACY_STEPS: Readonly<
-	Record<string, { readonly kernel: readonly string[]; readonly fuse: readonly HelperId[] }>
-> = {
-	ntfs: { kernel: ['ntfs3'], fuse: [] },
-	// fusefat is left out: it mounts any bytes without checking the boot sector, so it would
-	// "succeed" on every unknown volume. It is used only on volumes detected as FAT.
-	msdos: { kernel: ['vfat', 'msdos'], fuse: [] },
-	'ntfs-3g': { kernel: [], fuse: ['ntfs-3g'] },
-	hfs: { kernel: ['hfsplus', 'hfs'], fuse: [] },
-	ext2: { kernel: ['ext2', 'ext4'], fuse: ['fuse2fs'] },
-	ext3: { kernel: ['ext3', 'ext4'], fuse: ['fuse2fs'] },
-};
-
-/** The types the plan knows how to mount (for `doctor`). */
-export function mountableTypes(): readonly string[] {
-	return Object.keys(BY_TYPE);
+/** The types the table knows how to mount (for `doctor`). */
+export function mountableTypes(table: HelperTable): readonly string[] {
+	return Object.keys(table.byType);
 }
 
-/** The blkid types a FUSE helper serves. */
-export function typesOfHelper(helper: HelperId): readonly string[] {
-	return Object.entries(BY_TYPE)
-		.filter(([, v]) => v.fuse.includes(helper))
-		.map(([k]) => k);
+/** The blkid types a helper serves. */
+export function typesOfHelper(table: HelperTable, helper: string): readonly string[] {
+	return Object.entries(table.byType)
+		.filter(([, ways]) => ways.some((w) => w.helper === helper))
+		.map(([type]) => type);
 }
 
 /** Plans every volume of a disk. */
 export function planMount(
 	volumes: readonly PlanVolume[],
+	table: HelperTable,
 	caps: HostCapabilities,
 	options: PlanOptions,
 ): readonly VolumePlan[] {
-	return volumes.map((v) => planVolume(v, caps, options));
+	return volumes.map((v) => planVolume(v, table, caps, options));
 }
 
 /** Plans one volume. */
-export function planVolume(volume: PlanVolume, caps: HostCapabilities, options: PlanOptions): VolumePlan {
-	if (volume.unsupported !== undefined)
-		return { kind: 'skip', index: volume.index, reason: volume.unsupported };
+export function planVolume(
+	volume: PlanVolume,
+	table: HelperTable,
+	caps: HostCapabilities,
+	options: PlanOptions,
+): VolumePlan {
+	const skip = (reason: string): VolumePlan => ({ kind: 'skip', index: volume.index, reason });
+	if (volume.unsupported !== undefined) return skip(volume.unsupported);
 	const type = volume.type;
 	if (type !== null && type !== 'unknown') {
-		const notMountable = NOT_MOUNTABLE[type];
-		if (notMountable !== undefined) return { kind: 'skip', index: volume.index, reason: notMountable };
-		const known = BY_TYPE[type];
-		if (known === undefined) {
-			return {
-				kind: 'skip',
-				index: volume.index,
-				reason: `${type} volumes cannot be mounted on Linux by this app`,
-			};
-		}
-		const attempts = dedupe(stepAttempts(known, type, caps, options.readWrite));
-		if (attempts.length === 0) {
-			return { kind: 'skip', index: volume.index, reason: noHelperReason(type, known, caps) };
-		}
+		const notMountable = table.notMountable[type];
+		if (notMountable !== undefined) return skip(notMountable);
+		const ways = table.byType[type];
+		if (ways === undefined)
+			return skip(`${type} volumes cannot be mounted on ${table.platformName} by this app`);
+		const attempts = dedupe(usable(ways, caps, options.readWrite));
+		if (attempts.length === 0) return skip(noHelperReason(type, ways, caps, options.readWrite));
 		return { kind: 'mount', index: volume.index, attempts, guessed: false };
 	}
 	const order = options.unknownOrder ?? LEGACY_UNKNOWN_ORDER;
 	const attempts: MountAttempt[] = [];
 	for (const name of order) {
-		const step = LEGACY_STEPS[name] ?? BY_TYPE[name] ?? helperStep(name);
-		if (step === undefined) continue;
-		attempts.push(...stepAttempts(step, legacyFuseType(name), caps, options.readWrite));
+		const ways = table.trialSteps[name] ?? table.byType[name];
+		if (ways !== undefined) attempts.push(...usable(ways, caps, options.readWrite));
 	}
 	const unique = dedupe(attempts);
 	if (unique.length === 0) {
-		return {
-			kind: 'skip',
-			index: volume.index,
-			reason: 'no filesystem was recognised and no helper of the trial order is installed',
-		};
+		return skip('no filesystem was recognised and no helper of the trial order is installed');
 	}
 	return { kind: 'mount', index: volume.index, attempts: unique, guessed: true };
 }
 
-function helperStep(name: string): { kernel: readonly string[]; fuse: readonly HelperId[] } | undefined {
-	return (FUSE_HELPERS as readonly string[]).includes(name)
-		? { kernel: [], fuse: [name as HelperId] }
-		: undefined;
+/** Why `way` cannot be used on this host, or undefined when it can. */
+function unmet(way: HelperWay, caps: HostCapabilities, readWrite: boolean): Unmet | undefined {
+	if (readWrite && way.readWriteOptions === null) return { kind: 'read-only', label: way.label };
+	if (way.needsRoot === true && !caps.isRoot) {
+		return { kind: 'root', reason: way.rootOnlyReason };
+	}
+	if (way.needsKernelFilesystem !== undefined && !caps.kernelFilesystems.has(way.needsKernelFilesystem)) {
+		return { kind: 'kernel', filesystem: way.needsKernelFilesystem };
+	}
+	const missing = way.needsTools.filter((t) => !caps.tools.has(t));
+	if (missing.length > 0) return { kind: 'tools', tools: missing };
+	return undefined;
 }
 
-/** The blkid type a FUSE helper is told it serves when trying a legacy step. */
-function legacyFuseType(name: string): string {
-	switch (name) {
-		case 'ntfs':
-		case 'ntfs-3g':
-			return 'ntfs';
-		case 'msdos':
-			return 'vfat';
-		default:
-			return name;
-	}
-}
+type Unmet =
+	| { readonly kind: 'read-only'; readonly label: string }
+	| { readonly kind: 'root'; readonly reason: string | undefined }
+	| { readonly kind: 'kernel'; readonly filesystem: string }
+	| { readonly kind: 'tools'; readonly tools: readonly string[] };
 
-function stepAttempts(
-	step: { readonly kernel: readonly string[]; readonly fuse: readonly HelperId[] },
-	type: string,
-	caps: HostCapabilities,
-	readWrite: boolean,
-): MountAttempt[] {
-	const out: MountAttempt[] = [];
-	const canLoop = caps.isRoot && caps.tools.has('losetup') && caps.tools.has('mount');
-	if (canLoop) {
-		for (const k of step.kernel) {
-			if (caps.kernelFilesystems.has(k)) {
-				out.push({
-					helper: 'kernel',
-					fsType: k,
-					options: kernelOptions(k, readWrite),
-					label: `kernel ${k} (loop)`,
-				});
-			}
-		}
-	}
-	for (const h of step.fuse) {
-		if (!caps.tools.has(h)) continue;
-		if (h === 'exfat-fuse') {
-			// exfat-fuse always asks FUSE for `blkdev`, which fusermount3 grants to root only: as
-			// a user it can never mount (so it is not tried; the skip reason says why).
-			if (canLoop) {
-				out.push({
-					helper: h,
-					fsType: type,
-					options: fuseOptions(h, readWrite),
-					label: `${h} (loop)`,
-					viaLoop: true,
-				});
-			}
-			continue;
-		}
-		out.push({ helper: h, fsType: type, options: fuseOptions(h, readWrite), label: h });
-	}
-	return out;
-}
-
-/** Kernel mount options: read-only without replaying journals (the loop device is read-only). */
-export function kernelOptions(kernelType: string, readWrite: boolean): readonly string[] {
-	if (readWrite) return ['rw'];
-	switch (kernelType) {
-		case 'ext3':
-		case 'ext4':
-			return ['ro', 'noload'];
-		case 'xfs':
-			return ['ro', 'norecovery'];
-		case 'btrfs':
-			return ['ro', 'rescue=nologreplay'];
-		default:
-			return ['ro'];
-	}
-}
-
-/** FUSE helper options. `fakeroot` lets fuse2fs show every file to a non-root owner. */
-export function fuseOptions(helper: HelperId, readWrite: boolean): readonly string[] {
-	switch (helper) {
-		case 'fuse2fs':
-			return [readWrite ? 'rw' : 'ro', 'fakeroot'];
-		case 'fusefat':
-			return [readWrite ? 'rw+' : 'ro'];
-		case 'ntfs-3g':
-		case 'exfat-fuse':
-			return [readWrite ? 'rw' : 'ro'];
-		case 'kernel':
-			return [readWrite ? 'rw' : 'ro'];
-	}
+function usable(ways: readonly HelperWay[], caps: HostCapabilities, readWrite: boolean): MountAttempt[] {
+	return ways
+		.filter((w) => unmet(w, caps, readWrite) === undefined)
+		.map((w) => ({
+			helper: w.helper,
+			fsType: w.fsType,
+			options: (readWrite ? w.readWriteOptions : null) ?? w.readOnlyOptions,
+			label: w.label,
+			...(w.viaLoop === true ? { viaLoop: true } : {}),
+		}));
 }
 
 function dedupe(attempts: readonly MountAttempt[]): MountAttempt[] {
@@ -282,18 +198,46 @@ function dedupe(attempts: readonly MountAttempt[]): MountAttempt[] {
 	});
 }
 
+/** "no helper for ntfs on this host (install ntfs-3g; kernel mounts need root)". */
 function noHelperReason(
 	type: string,
-	known: { readonly kernel: readonly string[]; readonly fuse: readonly HelperId[] },
+	ways: readonly HelperWay[],
 	caps: HostCapabilities,
+	readWrite: boolean,
 ): string {
-	const parts: string[] = [];
-	const rootOnly = caps.isRoot ? [] : known.fuse.filter((h) => h === 'exfat-fuse' && caps.tools.has(h));
-	const toInstall = known.fuse.filter((h) => !rootOnly.includes(h));
-	if (toInstall.length > 0) parts.push(`install ${toInstall.join(' or ')}`);
-	for (const h of rootOnly) parts.push(`${h} mounts only as root: it always asks FUSE for a block device`);
-	if (known.kernel.length > 0) {
-		parts.push(caps.isRoot ? `the kernel lacks ${known.kernel.join('/')}` : 'kernel mounts need root');
+	const tools: string[] = [];
+	const rootReasons: string[] = [];
+	const kernel: string[] = [];
+	const readOnly: string[] = [];
+	let kernelNeedsRoot = false;
+	for (const way of ways) {
+		const why = unmet(way, caps, readWrite);
+		if (why === undefined) continue;
+		switch (why.kind) {
+			case 'tools':
+				tools.push(...why.tools);
+				break;
+			case 'root':
+				if (why.reason === undefined) kernelNeedsRoot = true;
+				else rootReasons.push(why.reason);
+				break;
+			case 'kernel':
+				kernel.push(why.filesystem);
+				break;
+			case 'read-only':
+				readOnly.push(why.label);
+				break;
+		}
 	}
+	const parts: string[] = [];
+	if (tools.length > 0) parts.push(`install ${unique(tools).join(' or ')}`);
+	parts.push(...unique(rootReasons));
+	if (kernelNeedsRoot) parts.push('kernel mounts need root');
+	if (kernel.length > 0) parts.push(`the kernel lacks ${unique(kernel).join('/')}`);
+	if (readOnly.length > 0) parts.push(`${unique(readOnly).join(', ')} mounts read-only only`);
 	return `no helper for ${type} on this host (${parts.join('; ')})`;
+}
+
+function unique(items: readonly string[]): string[] {
+	return [...new Set(items)];
 }

@@ -10,10 +10,11 @@
  * asynchronously on the daemon's event loop; nothing here touches the exported files
  * themselves (that would deadlock).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { constants } from 'node:os';
 import createDebug from 'debug';
 import type { ReadTarget } from '../../core/index.js';
+import type { Host } from '../../host/index.js';
 import { CowOverlay } from '../overlay.js';
 import { FuseErrno, type FuseBackend, type FuseBindingName, type MountedBackend } from './fuse-backend.js';
 import { fuse3Backend } from './fuse3-backend.js';
@@ -22,14 +23,18 @@ import { ReadAhead } from './read-ahead.js';
 
 const log = createDebug('vmdk:daemon:fuse');
 
-/** The binding to use: the one asked for in the environment, else libfuse 3 when built. */
-export function chooseFuseBackend(env: NodeJS.ProcessEnv = process.env): FuseBackend {
-	const wanted = env.VMDK_MOUNTER_FUSE_BINDING;
-	if (wanted === 'fuse-native') return fuseNativeBackend();
-	const fuse3 = fuse3Backend();
-	if (fuse3 !== null) return fuse3;
-	if (wanted === 'fuse3') throw new Error('VMDK_MOUNTER_FUSE_BINDING=fuse3, but native/fuse3 is not built');
-	return fuseNativeBackend();
+/**
+ * The binding to use: the host's choice (our libfuse 3 addon when it loads, else fuse-native;
+ * `VMDK_MOUNTER_FUSE_BINDING` forces one, see the host probe). fuse3 unmounts its export the
+ * way the host unmounts any FUSE volume.
+ */
+export function chooseFuseBackend(host: Host): FuseBackend {
+	if (host.probe.fuse.binding === 'fuse-native') return fuseNativeBackend();
+	const fuse3 = fuse3Backend((mountpoint, lazy) =>
+		host.unmountVolume({ mountpoint, fuseHelper: true }, { force: lazy }),
+	);
+	if (fuse3 === null) throw new Error('the libfuse 3 addon (native/fuse3) does not load');
+	return fuse3;
 }
 
 /** One file of the export. */
@@ -64,26 +69,6 @@ interface ServedFile {
 	readonly overlay: CowOverlay | undefined;
 }
 
-/** Kernel read-ahead asked for on our exports, in KiB (the FUSE default is 128). */
-const KERNEL_READ_AHEAD_KB = 1024;
-
-/**
- * Raises the kernel's read-ahead for the export (`/sys/class/bdi/<dev>/read_ahead_kb`, root
- * only): more requests in flight keep a sequential copy streaming (measured ~+25 % with
- * `dd bs=1M`). Best effort: a user daemon keeps the default.
- */
-async function raiseKernelReadAhead(mountpoint: string): Promise<void> {
-	try {
-		const info = await readFile('/proc/self/mountinfo', 'utf8');
-		const line = info.split('\n').find((l) => l.split(' ')[4] === mountpoint.replace(/ /g, '\\040'));
-		const device = line?.split(' ')[2];
-		if (device === undefined || !/^\d+:\d+$/.test(device)) return;
-		await writeFile(`/sys/class/bdi/${device}/read_ahead_kb`, String(KERNEL_READ_AHEAD_KB));
-	} catch {
-		// Not root, or no sysfs: keep the default.
-	}
-}
-
 /** A mounted FUSE export. */
 export class DiskExport {
 	/** The folder holding the files. */
@@ -106,7 +91,8 @@ export class DiskExport {
 		mountpoint: string,
 		specs: readonly ExportFileSpec[],
 		options: DiskExportOptions,
-		backend: FuseBackend = chooseFuseBackend(),
+		host: Host,
+		backend: FuseBackend = chooseFuseBackend(host),
 	): Promise<DiskExport> {
 		await mkdir(mountpoint, { recursive: true, mode: 0o700 });
 		const files: ServedFile[] = [];
@@ -138,7 +124,7 @@ export class DiskExport {
 				},
 				exp,
 			);
-			await raiseKernelReadAhead(mountpoint);
+			await host.tuneExport(mountpoint);
 			log('mounted export %s (%d files, %s)', mountpoint, files.length, backend.name);
 			return exp;
 		} catch (error) {

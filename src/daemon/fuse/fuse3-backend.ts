@@ -6,14 +6,10 @@
  * and each is answered whenever its bytes are in. Buffers for reads come from a small pool:
  * the reply copies them into the kernel synchronously, so each is free again at once.
  */
-import { constants as fsConstants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { constants } from 'node:os';
 import createDebug from 'debug';
-import { MountError } from '../../host/common/mount-error.js';
-import { loadFuse3Addon, type Fuse3Addon, type Fuse3Session } from '../../host/node/fuse3-addon.js';
-import { probeLinuxHost } from '../../host/linux/capabilities.js';
-import { unmountVolume } from '../../host/linux/mounter.js';
+import { loadFuse3Addon, type Fuse3Addon, type Fuse3Session } from '../../host/index.js';
+import { AppError } from '../../shared/app-error.js';
 import {
 	FuseErrno,
 	type BackendFile,
@@ -25,8 +21,6 @@ import {
 
 const log = createDebug('vmdk:daemon:fuse3');
 
-/** The FUSE device. */
-const FUSE_DEVICE = '/dev/fuse';
 /** Read buffers kept for reuse, per size (a few: most sequential reads are answered from read-ahead views). */
 const POOLED_BUFFERS = 4;
 /** Waiting for the loop to stop after the unmount, at most (a lazily detached export may not). */
@@ -58,13 +52,12 @@ function errnoOf(error: unknown): number {
 	return error instanceof FuseErrno ? error.errno : constants.errno.EIO;
 }
 
-/** Unmounts `mountpoint` with the same tool choice as the volumes (fusermount3 or umount). */
-async function unmountPath(mountpoint: string, lazy: boolean): Promise<void> {
-	await unmountVolume(await probeLinuxHost(), mountpoint, { force: lazy, fuse: true });
-}
+/** Unmounts an export (lazily: detached now, gone when its last reader closes). */
+export type UnmountPath = (mountpoint: string, lazy: boolean) => Promise<void>;
 
 function mountWith(
 	fuse: Fuse3Addon,
+	unmountPath: UnmountPath,
 	mountpoint: string,
 	files: readonly BackendFile[],
 	options: BackendMountOptions,
@@ -189,39 +182,18 @@ function mountWith(
 	};
 }
 
-/**
- * libfuse 3 opens /dev/fuse itself before it would ask `fusermount3`: a device the user may not
- * open fails with only a line on stderr. Say what is wrong instead.
- */
-async function checkFuseDevice(): Promise<void> {
-	try {
-		// R_OK + W_OK: distinct bits, so the sum is their union.
-		await access(FUSE_DEVICE, fsConstants.R_OK + fsConstants.W_OK);
-	} catch (error) {
-		const code = (error as NodeJS.ErrnoException).code ?? String(error);
-		throw new MountError(
-			'FUSE_UNAVAILABLE',
-			code === 'ENOENT'
-				? `${FUSE_DEVICE} does not exist: load the fuse module (modprobe fuse) and install fuse3`
-				: `${FUSE_DEVICE} cannot be opened by this user (${code}); it is normally mode 0666 (set by udev; without udev: chmod 666 ${FUSE_DEVICE})`,
-			{ cause: error },
-		);
-	}
-}
-
 /** The libfuse 3 binding, or null when its addon is not available here. */
-export function fuse3Backend(): FuseBackend | null {
+export function fuse3Backend(unmountPath: UnmountPath): FuseBackend | null {
 	const fuse = loadFuse3Addon();
 	if (fuse === null) return null;
 	return {
 		name: 'fuse3',
 		mount: async (mountpoint, files, options, handlers) => {
-			await checkFuseDevice();
 			try {
-				return mountWith(fuse, mountpoint, files, options, handlers);
+				return mountWith(fuse, unmountPath, mountpoint, files, options, handlers);
 			} catch (error) {
 				if ((error as { code?: unknown }).code !== 'EFUSEMOUNT') throw error;
-				throw new MountError('FUSE_UNAVAILABLE', (error as Error).message, { cause: error });
+				throw new AppError('FUSE_UNAVAILABLE', (error as Error).message, { cause: error });
 			}
 		},
 	};

@@ -5,15 +5,7 @@
  * volume itself (the daemon must not block on its own FUSE files).
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';
-
-/** A process using a mountpoint. */
-export interface BusyProcess {
-	readonly pid: number;
-	/** Its command name (`/proc/<pid>/comm`). */
-	readonly command: string;
-	/** How it uses the volume: `cwd`, `root` or `open file`. */
-	readonly how: string;
-}
+import type { BusyProcess } from '../common/host.js';
 
 function isUnder(path: string, mountpoint: string): boolean {
 	return path === mountpoint || path.startsWith(mountpoint.endsWith('/') ? mountpoint : `${mountpoint}/`);

@@ -7,13 +7,13 @@
  */
 import { access, writeFile } from 'node:fs/promises';
 import { runTool } from '../node/run-tool.js';
-import type { LinuxHost } from './capabilities.js';
+import type { LinuxProbe } from './capabilities.js';
 import type { MountEntry } from './mountinfo.js';
 
 /** Where fusectl lives. */
 const FUSECTL_DIR = '/sys/fs/fuse/connections';
 
-async function ensureFusectl(host: LinuxHost, mounts: readonly MountEntry[]): Promise<boolean> {
+async function ensureFusectl(host: LinuxProbe, mounts: readonly MountEntry[]): Promise<boolean> {
 	if (mounts.some((m) => m.mountPoint === FUSECTL_DIR)) return true;
 	const mount = host.toolPaths.get('mount');
 	if (!host.isRoot || mount === undefined) return false;
@@ -31,7 +31,7 @@ async function ensureFusectl(host: LinuxHost, mounts: readonly MountEntry[]): Pr
 
 /** Aborts the FUSE connection behind `entry`; true when it was aborted. */
 export async function abortFuseConnection(
-	host: LinuxHost,
+	host: LinuxProbe,
 	entry: MountEntry,
 	mounts: readonly MountEntry[],
 ): Promise<boolean> {

@@ -2,15 +2,18 @@
 /**
  * Mounts one volume file (served by the daemon's FUSE export) with the helpers a plan lists,
  * in order; unmounts it again. A helper that fails gives the next its turn; the final error
- * names each helper tried and its stderr line. Everything runs as child processes, so the
- * daemon's event loop stays free to serve the FUSE reads those children make.
+ * names each helper tried and why it failed — for kernel mounts, the kernel's own reason from
+ * its log when we can read it. Everything runs as child processes, so the daemon's event loop
+ * stays free to serve the FUSE reads those children make.
  */
 import type { MountAttempt } from '../../core/index.js';
-import { MountError } from '../common/mount-error.js';
+import { AppError } from '../../shared/app-error.js';
+import type { MountedVolumeHandle, MountHooks } from '../common/host.js';
 import { ToolError } from '../common/tool-error.js';
 import { runTool } from '../node/run-tool.js';
 import { describeProcesses, processesUsing } from './busy.js';
-import type { LinuxHost } from './capabilities.js';
+import type { LinuxProbe } from './capabilities.js';
+import { kernelMessagesSince, kernelUptimeSeconds } from './kernel-log.js';
 import { attachLoop, detachLoop } from './loop.js';
 import { isMounted } from './mountinfo.js';
 
@@ -18,68 +21,63 @@ import { isMounted } from './mountinfo.js';
 const MOUNT_TIMEOUT_MS = 60_000;
 /** Timeout for an unmount, in ms. */
 const UNMOUNT_TIMEOUT_MS = 30_000;
-
-/** What was mounted and how to undo it. */
-export interface MountedVolumeHandle {
-	readonly mountpoint: string;
-	/** The attempt that worked (its `label` is what lists show). */
-	readonly attempt: MountAttempt;
-	/** The loop device of a kernel mount. */
-	readonly loopDevice?: string | undefined;
-}
+/** How long an unmount may take to leave the mount table, in ms (FUSE daemons exit lazily). */
+const UNMOUNT_CONFIRM_MS = 5_000;
 
 /** Tries `attempts` in order on `rawPath` at `mountpoint` (an existing empty folder). */
 export async function mountWithAttempts(
-	host: LinuxHost,
+	host: LinuxProbe,
 	attempts: readonly MountAttempt[],
 	rawPath: string,
 	mountpoint: string,
-	onLoop?: (device: string) => void,
+	hooks: MountHooks = {},
 ): Promise<MountedVolumeHandle> {
 	const failures: string[] = [];
 	for (const attempt of attempts) {
 		try {
-			return await mountOne(host, attempt, rawPath, mountpoint, onLoop);
+			return await mountOne(host, attempt, rawPath, mountpoint, hooks);
 		} catch (error) {
-			failures.push(
-				`${attempt.label}: ${error instanceof ToolError ? error.summary : String(error)}${setuidHint(host, attempt)}`,
-			);
+			failures.push(`${attempt.label}: ${describeFailure(error)}${setuidHint(host, attempt)}`);
 		}
 	}
-	throw new MountError(
-		attempts.length === 0 ? 'NO_HELPER' : 'MOUNT_FAILED',
-		attempts.length === 0 ? 'no helper to try' : `could not mount (tried ${failures.join('; ')})`,
-	);
+	if (attempts.length === 0) throw new AppError('NO_HELPER', 'no helper to try');
+	throw new AppError('MOUNT_FAILED', `could not mount (tried ${failures.join('; ')})`);
+}
+
+function describeFailure(error: unknown): string {
+	if (error instanceof ToolError) return error.summary;
+	return error instanceof Error ? error.message : String(error);
 }
 
 /**
  * Debian's ntfs-3g is setuid root; as such it may not read a user's own FUSE export unless the
  * export has allow_other, which a user may only ask for when fuse.conf allows it.
  */
-function setuidHint(host: LinuxHost, attempt: MountAttempt): string {
-	const root = typeof process.getuid === 'function' && process.getuid() === 0;
+function setuidHint(host: LinuxProbe, attempt: MountAttempt): string {
+	const root = process.getuid?.() === 0;
 	if (attempt.helper !== 'ntfs-3g' || root || host.userAllowOther) return '';
 	return ' — as a user, ntfs-3g needs `user_allow_other` in /etc/fuse.conf';
 }
 
-function tool(host: LinuxHost, id: string): string {
+function tool(host: LinuxProbe, id: string): string {
 	const path = host.toolPaths.get(id);
-	if (path === undefined) throw new MountError('NO_HELPER', `${id} is not installed`);
+	if (path === undefined) throw new AppError('NO_HELPER', `${id} is not installed`);
 	return path;
 }
 
 async function mountOne(
-	host: LinuxHost,
+	host: LinuxProbe,
 	attempt: MountAttempt,
 	rawPath: string,
 	mountpoint: string,
-	onLoop?: (device: string) => void,
+	hooks: MountHooks,
 ): Promise<MountedVolumeHandle> {
 	const opts = attempt.options.join(',');
 	if (attempt.helper === 'kernel') {
 		const losetup = tool(host, 'losetup');
 		const device = await attachLoop(losetup, rawPath, { readOnly: attempt.options.includes('ro') });
-		onLoop?.(device);
+		hooks.onAttached?.(device);
+		const since = await kernelUptimeSeconds();
 		try {
 			await runTool(tool(host, 'mount'), ['-t', attempt.fsType, '-o', opts, device, mountpoint], {
 				name: attempt.label,
@@ -87,19 +85,21 @@ async function mountOne(
 			});
 		} catch (error) {
 			await detachLoop(losetup, device).catch(() => undefined);
+			// mount(8) only says "wrong fs type, bad superblock…"; the kernel says what was wrong.
+			const reason = await kernelMessagesSince(since, device).catch(() => []);
+			if (reason.length > 0) throw new Error(reason.join('; '), { cause: error });
 			throw error;
 		}
-		return { mountpoint, attempt, loopDevice: device };
+		return { mountpoint, attempt, attachment: device, fuseHelper: false };
 	}
 	const program = tool(host, attempt.helper);
 	let device: string | undefined;
 	if (attempt.viaLoop === true) {
 		device = await attachLoop(tool(host, 'losetup'), rawPath, { readOnly: attempt.options.includes('ro') });
-		onLoop?.(device);
+		hooks.onAttached?.(device);
 	}
 	const source = device ?? rawPath;
-	const args =
-		attempt.helper === 'fuse2fs' ? [source, mountpoint, '-o', opts] : ['-o', opts, source, mountpoint];
+	const args = helperArgs(attempt, source, mountpoint);
 	try {
 		await runTool(program, args, {
 			name: attempt.label,
@@ -121,20 +121,30 @@ async function mountOne(
 		if (device !== undefined) await detachLoop(tool(host, 'losetup'), device).catch(() => undefined);
 		throw error;
 	}
-	return { mountpoint, attempt, loopDevice: device };
+	return { mountpoint, attempt, attachment: device, fuseHelper: true };
+}
+
+/** The helper's command line. Each names its mount after the file it reads, so crash recovery can prove the mount ours. */
+function helperArgs(attempt: MountAttempt, source: string, mountpoint: string): string[] {
+	const options = [...attempt.options];
+	// fusefat shows "fusefat" as its source unless told; fuse2fs and ntfs-3g show the file.
+	if (attempt.helper === 'fusefat' && !/[,\\]/.test(source)) options.push(`fsname=${source}`);
+	const opts = options.join(',');
+	return attempt.helper === 'fuse2fs' ? [source, mountpoint, '-o', opts] : ['-o', opts, source, mountpoint];
 }
 
 /**
  * Unmounts a volume. A busy volume is refused with the processes that hold it, unless
- * `force`, which detaches it lazily. Loop devices are detached afterwards.
+ * `force`, which detaches it lazily. Resolves once the mount table no longer shows it; its
+ * loop device is detached afterwards.
  */
 export async function unmountVolume(
-	host: LinuxHost,
+	host: LinuxProbe,
 	mountpoint: string,
 	options: { force: boolean; loopDevice?: string | undefined; fuse: boolean },
 ): Promise<void> {
 	if (await isMounted(mountpoint)) {
-		const useFusermount = options.fuse && !host.isRoot && host.toolPaths.has('fusermount3');
+		const useFusermount = options.fuse && process.getuid?.() !== 0 && host.toolPaths.has('fusermount3');
 		const program = useFusermount ? tool(host, 'fusermount3') : tool(host, 'umount');
 		const args = useFusermount
 			? [options.force ? '-uz' : '-u', mountpoint]
@@ -147,20 +157,32 @@ export async function unmountVolume(
 			if (error instanceof ToolError && /busy/i.test(error.stderr)) {
 				const holders = await processesUsing(mountpoint);
 				const who = holders.length > 0 ? `: in use by ${describeProcesses(holders)}` : '';
-				throw new MountError('VOLUME_BUSY', `${mountpoint} is busy${who}; close it or unmount with --force`, {
+				throw new AppError('VOLUME_BUSY', `${mountpoint} is busy${who}; close it or unmount with --force`, {
 					cause: error,
 				});
 			}
-			throw new MountError('TOOL_FAILED', `could not unmount ${mountpoint}: ${String(error)}`, {
+			throw new AppError('TOOL_FAILED', `could not unmount ${mountpoint}: ${describeFailure(error)}`, {
 				cause: error,
 			});
 		}
+		await confirmUnmounted(mountpoint);
 	}
 	if (options.loopDevice !== undefined) await detachLoop(tool(host, 'losetup'), options.loopDevice);
 }
 
+/** Waits until `mountpoint` has left the mount table; a tool's success alone is not proof. */
+export async function confirmUnmounted(mountpoint: string): Promise<void> {
+	const deadline = Date.now() + UNMOUNT_CONFIRM_MS;
+	while (await isMounted(mountpoint)) {
+		if (Date.now() > deadline) {
+			throw new AppError('TOOL_FAILED', `${mountpoint} is still mounted after unmounting it`);
+		}
+		await new Promise((r) => setTimeout(r, 50));
+	}
+}
+
 /** Lazily unmounts whatever is at `mountpoint` (crash clean-up); never throws. */
-export async function forceUnmount(host: LinuxHost, mountpoint: string): Promise<boolean> {
+export async function forceUnmount(host: LinuxProbe, mountpoint: string): Promise<boolean> {
 	if (!(await isMounted(mountpoint).catch(() => false))) return false;
 	const umount = host.toolPaths.get('umount');
 	const fusermount = host.toolPaths.get('fusermount3');

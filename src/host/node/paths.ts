@@ -14,20 +14,24 @@
  */
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+import { AppError } from '../../shared/app-error.js';
+import { ensureOwnedDir } from './private-dir.js';
 
 /** The folders the daemon, the CLI and tests agree on. */
 export interface AppPaths {
-	/** Per-session runtime folder (mode 0700). */
+	/** Per-session runtime folder (mode 0700, owned by the user: see private-dir.ts). */
 	readonly runtimeDir: string;
 	/** The daemon's control socket (mode 0600). */
 	readonly socketPath: string;
 	/** Folder of the per-disk FUSE exports. */
 	readonly exportsDir: string;
-	/** Persistent state: registry, overlays, logs. */
+	/** Persistent state: registry, overlays, logs (mode 0700, owned by the user). */
 	readonly stateDir: string;
 	/** The persisted mount registry. */
 	readonly registryPath: string;
+	/** The daemon's lock: one daemon per state folder (holds the owner's pid). */
+	readonly lockPath: string;
 	/** The daemon's log file (rotated by size). */
 	readonly logPath: string;
 	/** Copy-on-write overlays of `--rw` mounts. */
@@ -72,6 +76,7 @@ export function appPaths(
 		exportsDir: join(runtimeDir, 'disks'),
 		stateDir,
 		registryPath: join(stateDir, 'mounts.json'),
+		lockPath: join(stateDir, 'daemon.lock'),
 		logPath: join(stateDir, 'daemon.log'),
 		overlaysDir: join(stateDir, 'overlays'),
 		configDir,
@@ -91,4 +96,42 @@ function defaultRuntimeDir(env: NodeJS.ProcessEnv, uid: number, home: string): s
 
 function nonEmpty(v: string | undefined): string | undefined {
 	return v === undefined || v === '' ? undefined : v;
+}
+
+/**
+ * Makes the runtime and state folders (0700) and checks that only we control them; returns
+ * the paths with both folders resolved to their real locations, so that every path recorded
+ * later matches what the mount table shows. Throws `UNSAFE_FOLDER` naming a folder we must not use.
+ */
+export async function preparePrivatePaths(paths: AppPaths): Promise<AppPaths> {
+	const runtimeDir = await ensureOwnedDir(paths.runtimeDir, 0o700, 'runtime folder');
+	const stateDir = await ensureOwnedDir(paths.stateDir, 0o700, 'state folder');
+	const rebase = (p: string, from: string, to: string): string => join(to, p.slice(from.length));
+	return {
+		...paths,
+		runtimeDir,
+		socketPath: rebase(paths.socketPath, paths.runtimeDir, runtimeDir),
+		exportsDir: rebase(paths.exportsDir, paths.runtimeDir, runtimeDir),
+		stateDir,
+		registryPath: rebase(paths.registryPath, paths.stateDir, stateDir),
+		lockPath: rebase(paths.lockPath, paths.stateDir, stateDir),
+		logPath: rebase(paths.logPath, paths.stateDir, stateDir),
+		overlaysDir: rebase(paths.overlaysDir, paths.stateDir, stateDir),
+	};
+}
+
+/**
+ * The mount root in force (environment, else settings, else the default), made if missing,
+ * checked (ours, not writable by others) and resolved to its real absolute path once: a root
+ * behind a symlink would otherwise record mountpoints the mount table never shows.
+ */
+export async function resolveMountRoot(
+	paths: AppPaths,
+	settingsMountRoot: string | undefined,
+): Promise<string> {
+	const root = paths.mountRootOverride ?? settingsMountRoot ?? paths.defaultMountRoot;
+	if (!isAbsolute(root)) {
+		throw new AppError('SETTINGS_INVALID', `VMDK_MOUNTER_MOUNT_ROOT must be an absolute path, not "${root}"`);
+	}
+	return ensureOwnedDir(root, 0o755, 'mount root');
 }

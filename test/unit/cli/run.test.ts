@@ -3,7 +3,8 @@
 // statuses, and that only unexpected errors ever show a stack (and only with DEBUG).
 import { describe, expect, it } from 'vitest';
 import { VmdkError } from '../../../src/core/index.js';
-import { CommandError, type CliCommand, type CliIo } from '../../../src/cli/command.js';
+import type { CliCommand, CliIo } from '../../../src/cli/command.js';
+import { AppError } from '../../../src/shared/app-error.js';
 import { COMMAND_LOADERS, loadCommands } from '../../../src/cli/commands/index.js';
 import { EXIT_CODES } from '../../../src/cli/exit-codes.js';
 import { runCli, toCliFailure } from '../../../src/cli/run.js';
@@ -57,7 +58,7 @@ describe('runCli', () => {
 
 	it('with --json puts { error: { code, message } } on stdout and nothing on stderr', async () => {
 		const c = captureIo();
-		const e = new CommandError('OUTPUT_EXISTS', '/o.raw: file already exists');
+		const e = new AppError('OUTPUT_EXISTS', '/o.raw: file already exists');
 		expect(await runCli(['boom', '--json', 'a'], c.io, [throwing(e)])).toBe(EXIT_CODES.OUTPUT);
 		expect(JSON.parse(c.stdout())).toEqual({
 			error: { code: 'OUTPUT_EXISTS', message: '/o.raw: file already exists' },
@@ -67,7 +68,7 @@ describe('runCli', () => {
 
 	it('keeps a multi-line technical message on one line', async () => {
 		const c = captureIo();
-		await runCli(['boom', 'a'], c.io, [throwing(new CommandError('VMDK_IO', 'first\n  second'))]);
+		await runCli(['boom', 'a'], c.io, [throwing(new VmdkError('VMDK_IO', 'first\n  second'))]);
 		expect(c.stderr()).toBe('vmdk-mounter: Cannot read the file: first second\n');
 	});
 

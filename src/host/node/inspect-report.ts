@@ -1,5 +1,12 @@
 // SPDX-License-Identifier: MIT
-/** Turns the engine's `Inspection` into the `info --json` contract (DESIGN.md). */
+/**
+ * What a path holds, as the `info --json` contract (docs/architecture.md): the engine's
+ * inspection on this machine's files, with lock liveness asked of this machine's processes.
+ * The CLI's `info` and the daemon's `inspect` both call {@link inspectPath}, so they print the
+ * same thing.
+ */
+import { stat } from 'node:fs/promises';
+import { closeInspection, inspect } from '../../core/index.js';
 import type {
 	DiskInspection,
 	Inspection,
@@ -7,10 +14,30 @@ import type {
 	SnapshotTree,
 	VirtualDisk,
 	Volume,
-} from '../core/index.js';
-import type { DiskLayout } from '../core/index.js';
-import { isLockStale } from '../host/node/lock-liveness.js';
-import type { DiskInfo, InfoResult, SnapshotInfo, VmInfo, VolumeInfo } from '../shared/models.js';
+} from '../../core/index.js';
+import type { DiskLayout } from '../../core/index.js';
+import { AppError } from '../../shared/app-error.js';
+import type { DiskInfo, InfoResult, SnapshotInfo, VmInfo, VolumeInfo } from '../../shared/models.js';
+import { isLockStale } from './lock-liveness.js';
+import { nodePlatform } from './node-platform.js';
+
+/** Inspects an absolute `path` (a disk, a .vmx/.vbox, a bundle or a folder) into the `info` contract. */
+export async function inspectPath(
+	path: string,
+	options: { readonly ignoreCid?: boolean | undefined },
+): Promise<InfoResult> {
+	try {
+		await stat(path);
+	} catch (cause) {
+		throw new AppError('INPUT_NOT_FOUND', `${path}: no such file or folder`, { cause });
+	}
+	const inspection = await inspect(path, nodePlatform, { ignoreCid: options.ignoreCid === true });
+	try {
+		return buildInfoResult(inspection);
+	} finally {
+		await closeInspection(inspection);
+	}
+}
 
 /** The `DiskInfo` of an open disk and its layout. */
 export function buildDiskInfo(disk: VirtualDisk, layout: DiskLayout, controller?: string): DiskInfo {
