@@ -13,7 +13,7 @@ import { VmdkError } from '../errors.js';
 import { runBounded } from '../io/run-bounded.js';
 import { SECTOR_SIZE_BYTES } from '../io/safe-number.js';
 import type { DiskPlatform, RandomAccessFile } from '../platform.js';
-import { forEachStoredGrain, type LocateGrain } from './grain-reads.js';
+import { forEachStoredGrain, type GrainRequest, type LocateGrain } from './grain-reads.js';
 import { LoadingCache } from './lru-cache.js';
 import type { SparseExtentHeader } from './sparse-header.js';
 import { GRAIN_MARKER_HEADER_BYTES, maxCompressedGrainBytes, parseStreamMarker } from './stream-optimized.js';
@@ -99,28 +99,15 @@ export class CompressedGrains {
 	}
 
 	/**
-	 * Reads `length` bytes at virtual `offsetBytes` into `dest` at `destOffset`; `locate` gives
-	 * the file offset of each grain's record, or GRAIN_ZEROS (the caller has range-checked).
+	 * Reads a request; `locate` gives the file offset of each grain's record, or GRAIN_ZEROS (the
+	 * caller has range-checked).
 	 */
-	async read(
-		offsetBytes: number,
-		dest: Uint8Array,
-		destOffset: number,
-		length: number,
-		locate: LocateGrain,
-	): Promise<void> {
+	async read(request: GrainRequest, locate: LocateGrain): Promise<void> {
 		const pieces: GrainPiece[] = [];
-		await forEachStoredGrain(
-			this.grainBytes,
-			locate,
-			offsetBytes,
-			dest,
-			destOffset,
-			length,
-			(grainAt, grain, inGrain, n, destAt) => {
-				pieces.push({ destOffset: destAt, length: n, grain, inGrain, sector: grainAt / SECTOR_SIZE_BYTES });
-			},
-		);
+		await forEachStoredGrain(this.grainBytes, locate, request, (grainAt, grain, inGrain, n, destAt) => {
+			pieces.push({ destOffset: destAt, length: n, grain, inGrain, sector: grainAt / SECTOR_SIZE_BYTES });
+		});
+		const dest = request.dest;
 		if (this.header.hasMarkers) this.groupRecords(pieces);
 		await runBounded(pieces, INFLATE_CONCURRENCY, async (p) => {
 			const group = p.group;

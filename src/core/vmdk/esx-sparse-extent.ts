@@ -87,7 +87,7 @@ export abstract class EsxSparseExtent implements ExtentReader {
 
 	async readData(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {
 		this.checkRange(offsetBytes, length);
-		await readGrains(this.file, this.grainSizeBytes, this.locate, offsetBytes, dest, destOffset, length);
+		await readGrains(this.file, this.grainSizeBytes, this.locate, { offsetBytes, dest, destOffset, length });
 	}
 
 	async close(): Promise<void> {

@@ -23,6 +23,14 @@ export const GRAIN_READ_CONCURRENCY = 32;
  */
 export type LocateGrain = (grain: number, atBytes: number) => number | Promise<number>;
 
+/** A read inside an extent: `length` bytes at virtual `offsetBytes` into `dest` at `destOffset`. */
+export interface GrainRequest {
+	readonly offsetBytes: number;
+	readonly dest: Uint8Array;
+	readonly destOffset: number;
+	readonly length: number;
+}
+
 /**
  * Walks a request grain by grain: zero-fills the share of each grain `locate` calls GRAIN_ZEROS
  * and hands the others to `visit` with the grain's file offset, the offset inside the grain,
@@ -31,12 +39,10 @@ export type LocateGrain = (grain: number, atBytes: number) => number | Promise<n
 export async function forEachStoredGrain(
 	grainSizeBytes: number,
 	locate: LocateGrain,
-	offsetBytes: number,
-	dest: Uint8Array,
-	destOffset: number,
-	length: number,
+	request: GrainRequest,
 	visit: (grainAt: number, grain: number, inGrain: number, n: number, destAt: number) => void,
 ): Promise<void> {
+	const { offsetBytes, dest, destOffset, length } = request;
 	checkRange(destOffset, length, dest.length);
 	const endBytes = offsetBytes + length;
 	let posBytes = offsetBytes;
@@ -60,38 +66,28 @@ interface FileRead {
 	length: number;
 }
 
-/** Reads `length` bytes at virtual `offsetBytes` into `dest` at `destOffset`, grain by grain as `locate` says. */
+/** Reads a request grain by grain as `locate` says, merging grains that follow each other in the file. */
 export async function readGrains(
 	file: RandomAccessFile,
 	grainSizeBytes: number,
 	locate: LocateGrain,
-	offsetBytes: number,
-	dest: Uint8Array,
-	destOffset: number,
-	length: number,
+	request: GrainRequest,
 ): Promise<void> {
 	const reads: FileRead[] = [];
-	await forEachStoredGrain(
-		grainSizeBytes,
-		locate,
-		offsetBytes,
-		dest,
-		destOffset,
-		length,
-		(grainAt, _grain, inGrain, n, destAt) => {
-			const fileOffset = grainAt + inGrain;
-			const prev = reads[reads.length - 1];
-			if (
-				prev !== undefined &&
-				prev.fileOffset + prev.length === fileOffset &&
-				prev.destOffset + prev.length === destAt
-			) {
-				prev.length += n;
-			} else {
-				reads.push({ fileOffset, destOffset: destAt, length: n });
-			}
-		},
-	);
+	await forEachStoredGrain(grainSizeBytes, locate, request, (grainAt, _grain, inGrain, n, destAt) => {
+		const fileOffset = grainAt + inGrain;
+		const prev = reads[reads.length - 1];
+		if (
+			prev !== undefined &&
+			prev.fileOffset + prev.length === fileOffset &&
+			prev.destOffset + prev.length === destAt
+		) {
+			prev.length += n;
+		} else {
+			reads.push({ fileOffset, destOffset: destAt, length: n });
+		}
+	});
+	const dest = request.dest;
 	await runBounded(reads, GRAIN_READ_CONCURRENCY, (r) =>
 		file.readInto(r.fileOffset, dest, r.destOffset, r.length),
 	);

@@ -146,11 +146,9 @@ export class HostedSparseExtent implements ExtentReader {
 
 	async readData(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {
 		this.checkRead(offsetBytes, length);
-		if (this.compressed !== undefined) {
-			await this.compressed.read(offsetBytes, dest, destOffset, length, this.locate);
-		} else {
-			await readGrains(this.file, this.grainBytes, this.locate, offsetBytes, dest, destOffset, length);
-		}
+		const request = { offsetBytes, dest, destOffset, length };
+		if (this.compressed !== undefined) await this.compressed.read(request, this.locate);
+		else await readGrains(this.file, this.grainBytes, this.locate, request);
 	}
 
 	async close(): Promise<void> {
