@@ -19,6 +19,8 @@ export interface FilesystemSummary {
 	readonly uuid: string | null;
 	readonly version?: string | undefined;
 	readonly sizeBytes?: number | undefined;
+	/** Devices the filesystem spans, when more than one (btrfs): `sizeBytes` is then all of them. */
+	readonly deviceCount?: number | undefined;
 	readonly health?:
 		| {
 				readonly needsRecovery?: boolean | undefined;

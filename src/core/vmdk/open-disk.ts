@@ -51,9 +51,10 @@ import {
 import { DETECT_PREFIX_BYTES, describeNonVmdk, detectVmdkKind } from './detect.js';
 import { FilePool } from './file-pool.js';
 import { FlatExtentReader, NoAccessExtentReader, WindowExtentReader } from './flat-extent.js';
-import { openHostedSparseExtent, readEmbeddedDescriptor, readSparseHeader } from './hosted-sparse-extent.js';
+import { openHostedSparseExtent } from './hosted-sparse-extent.js';
 import { cidMismatch, resolveParent } from './parent-chain.js';
 import { openSeSparseExtent } from './sesparse-extent.js';
+import { readEmbeddedDescriptor, readSparseHeader } from './sparse-header.js';
 
 /** How `openDisk` treats snapshot chains and raw devices. */
 export interface OpenDiskOptions {
