@@ -39,3 +39,10 @@ export { LinearVolumeSource, UnsupportedVolumeSource } from './volumes/lvm-volum
 export type * from './filesystems/types.js';
 export { probeFilesystem } from './filesystems/probe.js';
 export * from './inspect/inspect.js';
+export * from './vmdk/write/geometry.js';
+export * from './vmdk/write/descriptor-text.js';
+export * from './vmdk/write/sparse-layout.js';
+export * from './vmdk/write/grain-pipeline.js';
+export * from './vmdk/write/sparse-extent-writer.js';
+export * from './vmdk/write/stream-extent-writer.js';
+export * from './vmdk/write/write-vmdk.js';
