@@ -14,25 +14,13 @@
  * requirement is missed. Options: --runs N (default 3), --only <subformat>.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import {
-	closeSync,
-	existsSync,
-	ftruncateSync,
-	mkdirSync,
-	openSync,
-	rmSync,
-	statSync,
-	writeFileSync,
-	writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { makeSourceRaw } from './source-image.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'bin', 'vmdk-mounter.js');
 const CACHE = process.env.VMDK_BENCH_CACHE ?? '/tmp/vmdk-mounter-bench-cache';
-const MiB = 1024 * 1024;
-const IMAGE_BYTES = 2048 * MiB;
 const SUBFORMATS = ['monolithicSparse', 'twoGbMaxExtentSparse', 'streamOptimized'];
 const MAX_RATIO = 1.0;
 const INFO_MAX_MS = 200;
@@ -47,39 +35,6 @@ if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) {
 	process.exit(2);
 }
 mkdirSync(CACHE, { recursive: true });
-
-/**
- * The 2 GiB source disk, by 1 MiB chunk: 1 in 8 a hole, 1 in 8 random bytes, the rest
- * log-like text that deflates about 5:1 (varied per chunk so zlib has real work).
- */
-function makeSourceRaw(path) {
-	if (existsSync(path) && statSync(path).size === IMAGE_BYTES) return;
-	console.log(`bench: writing ${path} (2 GiB source)…`);
-	const fd = openSync(path + '.tmp', 'w');
-	ftruncateSync(fd, 0);
-	const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
-	for (let chunk = 0; chunk < IMAGE_BYTES / MiB; chunk++) {
-		const kind = chunk % 8;
-		if (kind === 7) continue; // hole
-		let buf;
-		if (kind === 3) {
-			buf = randomBytes(MiB);
-		} else {
-			buf = Buffer.alloc(MiB);
-			let at = 0;
-			let n = chunk * 9973;
-			while (at < MiB) {
-				n = (n * 1103515245 + 12345) % 2147483648;
-				const line = `${chunk}:${at} ${words[n % 10]} ${words[Math.floor(n / 16) % 10]} value=${n % 100000} status=ok\n`;
-				at += buf.write(line, at, 'latin1');
-			}
-		}
-		writeSync(fd, buf, 0, MiB, chunk * MiB);
-	}
-	ftruncateSync(fd, IMAGE_BYTES);
-	closeSync(fd);
-	execFileSync('mv', [path + '.tmp', path]);
-}
 
 /** Converts the source once; a `.done` marker tells a finished conversion from an interrupted one. */
 function makeImage(raw, subformat) {
