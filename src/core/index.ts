@@ -46,3 +46,5 @@ export * from './vmdk/write/grain-pipeline.js';
 export * from './vmdk/write/sparse-extent-writer.js';
 export * from './vmdk/write/stream-extent-writer.js';
 export * from './vmdk/write/write-vmdk.js';
+export * from './vmdk/write/snapshot-delta.js';
+export * from './vmx/vmx-repoint.js';
