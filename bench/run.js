@@ -22,7 +22,8 @@ const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'bin', 'vmdk-mounter.js');
 const CACHE = process.env.VMDK_BENCH_CACHE ?? '/tmp/vmdk-mounter-bench-cache';
 const SUBFORMATS = ['monolithicSparse', 'twoGbMaxExtentSparse', 'streamOptimized'];
-const MAX_RATIO = 1.0;
+/** Wall time ours / qemu-img: ≤ 1.0; streamOptimized ≤ 0.4 (issue 12: inflate with libdeflate on every core). */
+const MAX_RATIOS = { monolithicSparse: 1.0, twoGbMaxExtentSparse: 1.0, streamOptimized: 0.4 };
 const INFO_MAX_MS = 200;
 const INFO_MAX_RSS_MB = 150;
 
@@ -99,8 +100,10 @@ for (const subformat of SUBFORMATS) {
 		rmSync(oursOut, { force: true });
 	}
 	const ratio = best.ours.wallMs / best.qemu.wallMs;
-	if (ratio > MAX_RATIO) failed = true;
+	const maxRatio = MAX_RATIOS[subformat];
+	if (ratio > maxRatio) failed = true;
 	const ms = (x) => `${Math.round(x)} ms`;
+	const perGib = (cpuMs) => (cpuMs / 1000 / 2).toFixed(2); // the disk is 2 GiB
 	results.push({
 		subformat,
 		qemu: { wallMs: Math.round(best.qemu.wallMs), cpuMs: Math.round(best.qemu.cpuMs) },
@@ -108,7 +111,7 @@ for (const subformat of SUBFORMATS) {
 		ratio: +ratio.toFixed(3),
 	});
 	console.log(
-		`export ${subformat.padEnd(22)} qemu ${ms(best.qemu.wallMs)} (cpu ${ms(best.qemu.cpuMs)})  ours ${ms(best.ours.wallMs)} (cpu ${ms(best.ours.cpuMs)})  ratio ${ratio.toFixed(3)} ${ratio <= MAX_RATIO ? 'ok' : 'TOO SLOW'}`,
+		`export ${subformat.padEnd(22)} qemu ${ms(best.qemu.wallMs)} (cpu ${perGib(best.qemu.cpuMs)} s/GiB)  ours ${ms(best.ours.wallMs)} (cpu ${perGib(best.ours.cpuMs)} s/GiB)  ratio ${ratio.toFixed(3)} (≤ ${maxRatio}) ${ratio <= maxRatio ? 'ok' : 'TOO SLOW'}`,
 	);
 }
 

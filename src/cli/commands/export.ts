@@ -5,6 +5,7 @@
  * writes onto the disk's own files or any `.vmdk`. Progress is drawn on a terminal only.
  */
 import { realpath } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { VirtualDisk } from '../../core/index.js';
 import {
@@ -13,6 +14,7 @@ import {
 	RawExportError,
 	type RawExportResult,
 } from '../../host/node/export-raw.js';
+import { setInflateWorkers } from '../../host/node/node-platform.js';
 import { CommandError, flag, type CliCommand, type CliIo } from '../command.js';
 import { withInputDisk } from '../disk-input.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -110,6 +112,8 @@ export const exportCommand: CliCommand = {
 		const force = flag(options, 'force');
 		const outputPath = resolve(args[1] ?? '');
 		checkOutputName(outputPath);
+		// Nothing else runs in this process: compressed grains may inflate on every core.
+		setInflateWorkers(availableParallelism());
 		const started = Date.now();
 		const result = await withInputDisk(
 			args[0] ?? '',
