@@ -160,7 +160,8 @@ export class CodecPool {
 		return new Promise((resolve, reject) => {
 			// A copy of just these bytes (posting a view would clone its whole buffer), then moved
 			// to the worker without another copy.
-			this.queue.push({ op, data: data.slice(), maxOut, zlib, resolve, reject });
+			// (`new Uint8Array(view)` always copies; a Buffer's `slice` would not.)
+			this.queue.push({ op, data: new Uint8Array(data), maxOut, zlib, resolve, reject });
 			if (!this.flushScheduled) {
 				this.flushScheduled = true;
 				// Grains asked for in the same turn leave as a few batches.
@@ -189,10 +190,17 @@ export class CodecPool {
 				id,
 				jobs: batch.map((j) => ({ op: j.op, data: j.data, maxOut: j.maxOut, zlib: j.zlib })),
 			};
-			this.workers[w]?.postMessage(
-				message,
-				batch.map((j) => j.data.buffer as ArrayBuffer),
-			);
+			try {
+				this.workers[w]?.postMessage(
+					message,
+					batch.map((j) => j.data.buffer as ArrayBuffer),
+				);
+			} catch (error) {
+				// Cannot happen with our own copies; if it does, fail these grains instead of hanging.
+				this.batches.delete(id);
+				this.inFlight[w] = (this.inFlight[w] ?? 1) - 1;
+				for (const j of batch) j.reject(error);
+			}
 		}
 	}
 

@@ -91,7 +91,7 @@ export class VmdkOutput {
 	}
 
 	private async createFile(name: string): Promise<WritableFile> {
-		if (name.includes('/') || name.includes('\\') || name === '' || name.startsWith('.')) {
+		if (name.includes('/') || name.includes('\\') || name === '' || name === '.' || name === '..') {
 			throw new RangeError(`bad output file name "${name}"`);
 		}
 		const path = this.pathOf(name);
