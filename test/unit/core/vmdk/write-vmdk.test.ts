@@ -12,6 +12,7 @@ import {
 	openDisk,
 	parseDescriptor,
 	parseSparseHeader,
+	plannedFileNames,
 	repointVmxDisks,
 	vmwareGeometry,
 	writeSnapshotDelta,
@@ -58,6 +59,7 @@ describe('writeVmdk', () => {
 					chunksInFlight: 3,
 				});
 				expect(result.files[0]).toBe('out.vmdk');
+				expect(result.files).toEqual(plannedFileNames(subformat, 'out', size));
 				const disk = await openDisk('/o/out.vmdk', mem);
 				try {
 					expect(disk.sizeBytes).toBe(Math.ceil(size / 512) * 512);
