@@ -141,7 +141,11 @@ function inflateWorkerCount(): number {
 	return inflateWorkersWanted ?? Math.max(1, Math.min(INFLATE_WORKERS_MAX, availableParallelism() - 1));
 }
 
-let inflateWorkersWanted: number | undefined;
+/** `VMDK_INFLATE_WORKERS=N` overrides the count (benchmarks, hosts with other needs). */
+let inflateWorkersWanted: number | undefined = (() => {
+	const n = Number(process.env.VMDK_INFLATE_WORKERS);
+	return Number.isSafeInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+})();
 
 /** Sets the number of inflate workers before the first compressed grain is read. */
 export function setInflateWorkers(count: number): void {
