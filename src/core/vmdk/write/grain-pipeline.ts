@@ -93,9 +93,13 @@ export async function pipeGrains<T>(
 				}
 				const length = Math.min(chunkBytes, Math.ceil((endBytes - next) / GRAIN_BYTES) * GRAIN_BYTES);
 				const at = next;
-				window.push(
-					readChunk(source, at, length).then(async (chunk) => ({ prepared: await prepare(chunk), chunk })),
-				);
+				const pending = readChunk(source, at, length).then(async (chunk) => ({
+					prepared: await prepare(chunk),
+					chunk,
+				}));
+				// Handled when its turn comes; until then a failure must not count as unhandled.
+				pending.catch(() => undefined);
+				window.push(pending);
 				next += length;
 			}
 			const head = window.shift();

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
 	GD_AT_END,
 	MemoryByteSource,
+	VmdkError,
 	WRITE_SUBFORMATS,
 	encodeSparseHeader,
 	formatDescriptor,
@@ -74,6 +75,31 @@ describe('writeVmdk', () => {
 			});
 		}
 	}
+
+	it('a read failing ahead of the chunk being written rejects the write (not an unhandled rejection)', async () => {
+		const size = 16 * 65536;
+		const source: WriteSource = {
+			sizeBytes: size,
+			mapRun: async (offset, max) => ({ kind: 'data', lengthBytes: Math.min(max, size - offset) }),
+			readInto: async (offset, dest, destOffset, length) => {
+				if (offset === 0) await new Promise((r) => setTimeout(r, 50));
+				if (offset >= 4 * 65536)
+					throw new VmdkError('VMDK_IO', 'read failed', { file: '/in', offsetBytes: offset });
+				dest.fill(1, destOffset, destOffset + length);
+			},
+		};
+		for (const subformat of WRITE_SUBFORMATS) {
+			await expect(
+				writeVmdk(source, memoryWritePlatform(new MemoryPlatform(), '/o'), {
+					subformat,
+					adapter: 'ide',
+					baseName: 'x',
+					chunkBytes: 65536,
+					chunksInFlight: 8,
+				}),
+			).rejects.toMatchObject({ code: 'VMDK_IO' });
+		}
+	});
 
 	it('refuses an empty input and a monolithic disk over 2 TiB', async () => {
 		const mem = new MemoryPlatform();
