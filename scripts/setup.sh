@@ -48,7 +48,7 @@ npm run --silent build
 codec=native/codec/build/Release/vmdk_codec.node
 if [ ! -f "$codec" ] || [ -n "$(find native/codec/vmdk_codec.c native/codec/binding.gyp -newer "$codec")" ]; then
 	if pkg-config --exists libdeflate 2>/dev/null; then
-		npx --no-install node-gyp rebuild --directory native/codec >/dev/null
+		npx --no-install node-gyp rebuild --loglevel=warn --directory native/codec >/dev/null
 	else
 		echo "setup: libdeflate not found; compressed grains use Node's zlib (slower)"
 	fi
@@ -59,7 +59,7 @@ fi
 addon=native/fuse3/build/Release/vmdk_fuse3.node
 if [ ! -f "$addon" ] || [ -n "$(find native/fuse3/vmdk_fuse3.c native/fuse3/binding.gyp -newer "$addon")" ]; then
 	if pkg-config --exists fuse3 2>/dev/null; then
-		npx --no-install node-gyp rebuild --directory native/fuse3 >/dev/null
+		npx --no-install node-gyp rebuild --loglevel=warn --directory native/fuse3 >/dev/null
 	else
 		echo "setup: libfuse 3 not found; the FUSE export uses @cocalc/fuse-native (slower sequential reads)"
 	fi
