@@ -25,40 +25,42 @@ export const ZLIB_LEVEL = 6;
 
 /**
  * The worker's code (CommonJS, run with `eval`, so it needs no file next to the build).
- * Message in: `{ id, jobs: [{ op: 'inflate', data, maxOut, zlib } | { op: 'deflate', data }] }`;
- * out: `{ id, results: [Uint8Array | string] }` (a string is an error message).
+ * Message in: `{ id, input: ArrayBuffer, jobs: [{ op, off, len, maxOut, zlib }] }` — every grain
+ * of the batch in one buffer, moved rather than copied; out: `{ id, results: [Uint8Array |
+ * string] }` (a string is an error message). Outputs are allocated without zero-filling
+ * (`allocUnsafeSlow`: own memory, never Node's shared pool), since the codec overwrites them.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const zlib = require('node:zlib');
 const addon = workerData.addonPath ? require(workerData.addonPath) : null;
-function run(job) {
+function run(job, data) {
 	if (job.op === 'deflate') {
 		if (addon) {
-			let out = new Uint8Array(job.data.length + (job.data.length >> 3) + 1024);
-			let n = addon.zlibCompress(job.data, workerData.libdeflateLevel, out);
+			let out = Buffer.allocUnsafeSlow(data.length + (data.length >> 3) + 1024);
+			let n = addon.zlibCompress(data, workerData.libdeflateLevel, out);
 			if (n === 0) {
-				out = new Uint8Array(job.data.length * 2 + 65536);
-				n = addon.zlibCompress(job.data, workerData.libdeflateLevel, out);
+				out = Buffer.allocUnsafeSlow(data.length * 2 + 65536);
+				n = addon.zlibCompress(data, workerData.libdeflateLevel, out);
 			}
 			return { out: out.subarray(0, n), mine: true };
 		}
-		return { out: zlib.deflateSync(job.data, { level: workerData.zlibLevel }), mine: false };
+		return { out: zlib.deflateSync(data, { level: workerData.zlibLevel }), mine: false };
 	}
 	if (addon) {
-		const out = new Uint8Array(Math.max(1, job.maxOut));
-		const n = addon.zlibDecompress(job.data, out, !job.zlib);
+		const out = Buffer.allocUnsafeSlow(Math.max(1, job.maxOut));
+		const n = addon.zlibDecompress(data, out, !job.zlib);
 		return { out: out.subarray(0, n), mine: true };
 	}
 	const options = { maxOutputLength: Math.max(1, job.maxOut), chunkSize: Math.max(64, job.maxOut) + 1024 };
-	return { out: job.zlib ? zlib.inflateSync(job.data, options) : zlib.inflateRawSync(job.data, options), mine: false };
+	return { out: job.zlib ? zlib.inflateSync(data, options) : zlib.inflateRawSync(data, options), mine: false };
 }
-parentPort.on('message', ({ id, jobs }) => {
+parentPort.on('message', ({ id, input, jobs }) => {
 	const results = [];
 	const transfer = [];
 	for (const job of jobs) {
 		try {
-			const { out, mine } = run(job);
+			const { out, mine } = run(job, new Uint8Array(input, job.off, job.len));
 			// zlib's small results can live in Node's shared Buffer pool, which must not move.
 			const whole = mine ? out.byteOffset === 0 : out.byteOffset === 0 && out.byteLength === out.buffer.byteLength;
 			const owned = whole && !transfer.includes(out.buffer);
@@ -158,10 +160,9 @@ export class CodecPool {
 	private submit(op: CodecJob['op'], data: Uint8Array, maxOut: number, zlib: boolean): Promise<Uint8Array> {
 		if (this.dead !== undefined) return Promise.reject(this.dead);
 		return new Promise((resolve, reject) => {
-			// A copy of just these bytes (posting a view would clone its whole buffer), then moved
-			// to the worker without another copy.
-			// (`new Uint8Array(view)` always copies; a Buffer's `slice` would not.)
-			this.queue.push({ op, data: new Uint8Array(data), maxOut, zlib, resolve, reject });
+			// Copied into the batch's buffer when the batch leaves (still in this turn): callers do
+			// not touch a buffer while its grains are being (de)compressed.
+			this.queue.push({ op, data, maxOut, zlib, resolve, reject });
 			if (!this.flushScheduled) {
 				this.flushScheduled = true;
 				// Grains asked for in the same turn leave as a few batches.
@@ -186,15 +187,17 @@ export class CodecPool {
 			this.batches.set(id, batch);
 			this.inFlight[w] = (this.inFlight[w] ?? 0) + 1;
 			if (this.inFlight[w] === 1) this.workers[w]?.ref();
-			const message = {
-				id,
-				jobs: batch.map((j) => ({ op: j.op, data: j.data, maxOut: j.maxOut, zlib: j.zlib })),
-			};
+			// One buffer for the whole batch (one allocation and one move, not one per grain).
+			const input = Buffer.allocUnsafeSlow(batch.reduce((n, j) => n + j.data.length, 0));
+			let off = 0;
+			const metas = batch.map((j) => {
+				input.set(j.data, off);
+				const meta = { op: j.op, off, len: j.data.length, maxOut: j.maxOut, zlib: j.zlib };
+				off += j.data.length;
+				return meta;
+			});
 			try {
-				this.workers[w]?.postMessage(
-					message,
-					batch.map((j) => j.data.buffer as ArrayBuffer),
-				);
+				this.workers[w]?.postMessage({ id, input: input.buffer, jobs: metas }, [input.buffer]);
 			} catch (error) {
 				// Cannot happen with our own copies; if it does, fail these grains instead of hanging.
 				this.batches.delete(id);
@@ -226,8 +229,8 @@ export class CodecPool {
 		this.batches.clear();
 		this.queue = [];
 		for (const job of pending) {
-			// Bytes already moved to the dead worker are gone; queued inflates retry here.
-			if (job.op === 'inflate' && job.data.byteLength > 0) {
+			// The caller's bytes are intact (workers get copies): inflates retry here.
+			if (job.op === 'inflate') {
 				inflateOnLibuv(job.data, job.maxOut, job.zlib).then(job.resolve, job.reject);
 			} else {
 				job.reject(codecError(job.op, error.message));
