@@ -170,11 +170,16 @@ export const USER_MESSAGES: Readonly<Record<ErrorCode, UserMessage>> = {
 	OUTPUT_IS_INPUT: {
 		title: 'Output would overwrite a disk file',
 		description:
-			'The output must not be the disk you export or any other .vmdk file. Choose a different name.',
+			'The output must not be the disk you read or one of its files (export also refuses any .vmdk name). Choose a different name.',
 	},
 	OUTPUT_WRITE: {
 		title: 'Cannot write the output file',
 		description: 'Writing the output failed. Check the free space and permissions of the destination folder.',
+	},
+	OUTPUT_NO_SPACE: {
+		title: 'Not enough space for the output',
+		description:
+			'The destination disk (or your quota) is full. Nothing was left behind: free some space or choose another folder, then try again.',
 	},
 	DAEMON_UNAVAILABLE: {
 		title: 'Mount service not available',

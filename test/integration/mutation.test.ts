@@ -10,10 +10,19 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeInspection, inspect, isVmdkError, openDisk } from '../../src/core/index.js';
+import {
+	WRITE_SUBFORMATS,
+	closeInspection,
+	inspect,
+	isVmdkError,
+	openDisk,
+	writeVmdk,
+	type WriteSource,
+} from '../../src/core/index.js';
 import { buildOvf } from '../helpers/build-ovf.js';
 import { buildTar, type BuiltTar } from '../helpers/build-tar.js';
 import { MemoryPlatform } from '../helpers/memory-platform.js';
+import { memoryWritePlatform } from '../helpers/memory-write-platform.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const SEED = Number(process.env.VMDK_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -283,4 +292,129 @@ describe(`mutation (seed ${SEED}, ${ITERATIONS} iterations per image)`, () => {
 			expect([...outcomes.keys()].filter((k) => k !== 'ok').length, seen).toBeGreaterThan(0);
 		}, 600_000);
 	}
+});
+
+/**
+ * The writer's side (`convert`): a mutated VMDK that opens is converted in memory; the result
+ * must reopen and read exactly as the mutated disk reads, or the conversion must fail with our
+ * typed error. Disks whose mutated capacity is over 64 MiB are only converted, not compared.
+ */
+async function convertMutated(
+	bytes: Uint8Array,
+	siblings: Record<string, Uint8Array>,
+	subformat: (typeof WRITE_SUBFORMATS)[number],
+): Promise<string> {
+	const platform = new MemoryPlatform({ ...siblings, '/m/disk.vmdk': bytes });
+	let timer: NodeJS.Timeout | undefined;
+	const hang = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new Error('HANG')), HANG_MS);
+	});
+	const work = (async () => {
+		const disk = await openDisk('/m/disk.vmdk', platform);
+		try {
+			await writeVmdk(disk, memoryWritePlatform(platform, '/out'), {
+				subformat,
+				adapter: 'ide',
+				baseName: 'c',
+			});
+			if (disk.sizeBytes > 64 * 1024 * 1024) return 'big';
+			const copy = await openDisk('/out/c.vmdk', platform);
+			try {
+				const a = await disk.read(0, disk.sizeBytes);
+				const b = await copy.read(0, copy.sizeBytes);
+				if (
+					b.length !== Math.ceil(a.length / 512) * 512 ||
+					Buffer.compare(b.subarray(0, a.length), a) !== 0
+				) {
+					throw new Error('the converted disk reads differently from its input');
+				}
+				return 'ok';
+			} finally {
+				await copy.close();
+			}
+		} finally {
+			await disk.close();
+		}
+	})();
+	try {
+		return await Promise.race([work, hang]);
+	} catch (e) {
+		if (isVmdkError(e)) return e.code;
+		throw e;
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+describe(`mutation of convert inputs (seed ${SEED})`, () => {
+	for (const sub of ['monolithicSparse', 'streamOptimized']) {
+		it(`${sub} inputs, mutated: a faithful VMDK or a typed VmdkError`, async () => {
+			const { target: base, siblings } = images.get(sub)!;
+			expect(await convertMutated(base.slice(), siblings, 'streamOptimized')).toBe('ok');
+			const rand = prng(SEED ^ (sub.length * 31));
+			const outcomes = new Map<string, number>();
+			for (let i = 0; i < Math.ceil(ITERATIONS / 4); i++) {
+				const copy = base.slice();
+				const changes: string[] = [];
+				for (let f = 0, n = 1 + Math.floor(rand() * 4); f < n; f++) {
+					const at = pickOffset(rand, copy.length);
+					const value = Math.floor(rand() * 256);
+					changes.push(`${at}=${value}`);
+					copy[at] = value;
+				}
+				const subformat = WRITE_SUBFORMATS[i % WRITE_SUBFORMATS.length]!;
+				let outcome: string;
+				try {
+					outcome = await convertMutated(copy, siblings, subformat);
+				} catch (e) {
+					throw new Error(`seed ${SEED} iteration ${i} (${subformat}; ${changes.join(', ')}): ${String(e)}`, {
+						cause: e,
+					});
+				}
+				outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+			}
+			const seen = JSON.stringify([...outcomes]);
+			expect(outcomes.get('ok') ?? 0, seen).toBeGreaterThan(0);
+			expect([...outcomes.keys()].filter((k) => k !== 'ok' && k !== 'big').length, seen).toBeGreaterThan(0);
+		}, 600_000);
+	}
+
+	it('raw inputs of odd sizes convert to every subformat and read back equal', async () => {
+		const rand = prng(SEED ^ 0x5eed);
+		for (let i = 0; i < 40; i++) {
+			const size = 1 + Math.floor(rand() * 3 * 1024 * 1024);
+			const data = new Uint8Array(size);
+			// Runs of random bytes, repeated bytes and zeros, at random lengths.
+			for (let at = 0; at < size;) {
+				const n = Math.min(size - at, 1 + Math.floor(rand() * 200_000));
+				const kind = Math.floor(rand() * 3);
+				if (kind === 1) for (let k = 0; k < n; k++) data[at + k] = Math.floor(rand() * 256);
+				else if (kind === 2) data.fill(Math.floor(rand() * 256), at, at + n);
+				at += n;
+			}
+			const source: WriteSource = {
+				sizeBytes: size,
+				mapRun: async (o, max) => ({ kind: 'data', lengthBytes: Math.min(max, size - o) }),
+				readInto: async (o, dest, d, n) => void dest.set(data.subarray(o, o + n), d),
+			};
+			const subformat = WRITE_SUBFORMATS[i % WRITE_SUBFORMATS.length]!;
+			const platform = new MemoryPlatform();
+			await writeVmdk(source, memoryWritePlatform(platform, '/r'), {
+				subformat,
+				adapter: 'sata',
+				baseName: 'r',
+			});
+			const disk = await openDisk('/r/r.vmdk', platform);
+			try {
+				const back = await disk.read(0, disk.sizeBytes);
+				expect(back.length, `seed ${SEED} size ${size}`).toBe(Math.ceil(size / 512) * 512);
+				expect(Buffer.compare(back.subarray(0, size), data), `seed ${SEED} size ${size} ${subformat}`).toBe(
+					0,
+				);
+				expect(back.subarray(size).every((b) => b === 0)).toBe(true);
+			} finally {
+				await disk.close();
+			}
+		}
+	}, 600_000);
 });

@@ -6,9 +6,16 @@
  * `.ova` they are in) or any `.vmdk`/`.ova`. Progress is drawn on a terminal only.
  */
 import { realpath } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { splitArchivePath, type VirtualDisk } from '../../core/index.js';
-import { exportRaw, PARTIAL_SUFFIX, RawExportError, type RawExportResult } from '../../host/index.js';
+import {
+	exportRaw,
+	PARTIAL_SUFFIX,
+	RawExportError,
+	setInflateWorkers,
+	type RawExportResult,
+} from '../../host/index.js';
 import { AppError } from '../../shared/app-error.js';
 import { flag, stringOption, type CliCommand, type CliIo } from '../command.js';
 import { withInputDisk } from '../disk-input.js';
@@ -124,6 +131,8 @@ export const exportCommand: CliCommand = {
 		const outputPath = resolve(args[1] ?? '');
 		checkOutputName(outputPath);
 		if (flag(options, 'verify')) await verifyInput(args[0] ?? '', io, json);
+		// Nothing else runs in this process: compressed grains may inflate on every core.
+		setInflateWorkers(availableParallelism());
 		const started = Date.now();
 		const result = await withInputDisk(
 			args[0] ?? '',

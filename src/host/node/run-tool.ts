@@ -8,7 +8,6 @@
 import { access, constants } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import createDebug from 'debug';
-import { execa } from 'execa';
 import { ToolError } from '../common/tool-error.js';
 
 const log = createDebug('vmdk:host:tool');
@@ -130,6 +129,8 @@ export async function runTool(
 	const [program, argv] = wrap
 		? [BASH, ['-c', CLOSE_FDS_SCRIPT, 'vmdk-helper', tool, ...args]]
 		: [tool, [...args]];
+	// Loaded on first use: execa takes ~100 ms to import, and `info` or `export` never run a tool.
+	const { execa } = await import('execa');
 	const result = await execa(program, argv, {
 		reject: false,
 		timeout: timeoutMs,
