@@ -68,7 +68,7 @@ export async function existingInput(path: string): Promise<string> {
 }
 
 /** The disk of `target` that `selector` names, or its only disk. */
-export function chooseDisk(
+function chooseDisk(
 	target: OpenTarget,
 	wanted: readonly TargetDisk[],
 	selector: string | undefined,

@@ -17,7 +17,7 @@ import { EXIT_CODES, exitCodeFor, type ExitCode } from './exit-codes.js';
 import { writeJson } from './output.js';
 
 /** The program name in messages. */
-export const PROGRAM_NAME = 'vmdk-mounter';
+const PROGRAM_NAME = 'vmdk-mounter';
 
 /** An error in the form the CLI prints it. */
 export interface CliFailure {
@@ -40,7 +40,7 @@ export function toCliFailure(error: unknown): CliFailure {
 }
 
 /** Prints a failure in the active mode and returns the exit status. */
-export function reportFailure(io: CliIo, error: unknown, json: boolean): ExitCode {
+function reportFailure(io: CliIo, error: unknown, json: boolean): ExitCode {
 	const failure = toCliFailure(error);
 	if (json) {
 		const wire: { error: SerializedError } = { error: { code: failure.code, message: failure.message } };

@@ -6,6 +6,6 @@
  */
 
 /** Pool size when the environment does not set one. */
-export const CLI_THREADPOOL_SIZE = 8;
+const CLI_THREADPOOL_SIZE = 8;
 
 process.env.UV_THREADPOOL_SIZE ??= String(CLI_THREADPOOL_SIZE);

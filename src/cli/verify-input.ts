@@ -27,11 +27,7 @@ export async function verifyInput(path: string, io: CliIo, json: boolean): Promi
 }
 
 /** {@link verifyInput} for an appliance already resolved. */
-export async function verifyAppliance(
-	appliance: Appliance,
-	io: CliIo,
-	json: boolean,
-): Promise<ManifestCheckInfo> {
+async function verifyAppliance(appliance: Appliance, io: CliIo, json: boolean): Promise<ManifestCheckInfo> {
 	const abort = new AbortController();
 	const unlisten = io.onInterrupt?.(() => abort.abort());
 	let bar: Promise<ByteProgress> | undefined;

@@ -25,7 +25,9 @@ import {
 	type DaemonHello,
 	type DaemonMethod,
 	type DaemonMethods,
+	type DaemonRequest,
 	type DaemonResponse,
+	type HelloRequest,
 	type InspectRequest,
 	type MountRequest,
 	type MountService,
@@ -59,7 +61,7 @@ const MAX_RESPONSE_LINE_CHARS = 64 * 1024 * 1024;
  * Deadlines per method, in ms. Mounting runs helpers (a minute each at most) for every volume
  * of every disk of a bundle; the rest answer from memory or read a few MiB.
  */
-export const CALL_DEADLINES_MS: Readonly<Record<DaemonMethod, number>> = {
+const CALL_DEADLINES_MS: Readonly<Record<DaemonMethod, number>> = {
 	hello: HELLO_TIMEOUT_MS,
 	inspect: 5 * 60_000,
 	doctor: 60_000,
@@ -99,7 +101,7 @@ export interface ConnectOptions {
 }
 
 /** The daemon's entry script next to this module (from a TypeScript checkout: the built one). */
-export function defaultDaemonEntry(): string {
+function defaultDaemonEntry(): string {
 	const here = import.meta.url;
 	if (here.endsWith('.ts')) return fileURLToPath(new URL('../../dist/daemon/main.js', here));
 	return fileURLToPath(new URL('./main.js', here));
@@ -204,7 +206,7 @@ class Connection {
 	async hello(client: string): Promise<DaemonHello> {
 		const hello = (await this.call(
 			'hello',
-			{ protocolVersion: PROTOCOL_VERSION, client },
+			{ protocolVersion: PROTOCOL_VERSION, client } satisfies HelloRequest,
 			HELLO_TIMEOUT_MS,
 		)) as DaemonHello;
 		if (hello.protocolVersion !== PROTOCOL_VERSION) {
@@ -218,7 +220,7 @@ class Connection {
 
 	call(method: DaemonMethod, params: unknown, timeoutMs: number): Promise<unknown> {
 		const id = this.nextId++;
-		const line = encodeLine({ id, method, params });
+		const line = encodeLine({ id, method, params } satisfies DaemonRequest);
 		if (line.length > MAX_REQUEST_LINE_BYTES) {
 			return Promise.reject(
 				new AppError('BAD_REQUEST', `${method}: request over ${MAX_REQUEST_LINE_BYTES} bytes`),
@@ -445,11 +447,6 @@ export class DaemonClient implements MountService {
 	onDidReconnect(listener: (hello: DaemonHello) => void): () => void {
 		this.reconnectListeners.add(listener);
 		return () => this.reconnectListeners.delete(listener);
-	}
-
-	/** True while connected. */
-	get connected(): boolean {
-		return this.connection !== undefined;
 	}
 
 	/** Closes the connection (and stops reconnecting). */

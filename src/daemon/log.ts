@@ -7,7 +7,7 @@
 import { appendFile, rename, stat } from 'node:fs/promises';
 
 /** Size at which the log is rotated, in bytes. */
-export const LOG_ROTATE_BYTES = 1024 * 1024;
+const LOG_ROTATE_BYTES = 1024 * 1024;
 
 /** A small append-only logger. */
 export class DaemonLog {

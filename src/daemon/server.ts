@@ -58,11 +58,6 @@ export class ControlServer {
 		this.server = createServer((socket) => this.accept(socket));
 	}
 
-	/** Number of connected clients. */
-	get clientCount(): number {
-		return this.clients.size;
-	}
-
 	/** Number of clients listening for events. */
 	get subscriberCount(): number {
 		let n = 0;

@@ -17,7 +17,7 @@ export * from './node/settings.js';
 export { ensureOwnedDir, assertOwnedByUs } from './node/private-dir.js';
 export { nodePlatform, setInflateWorkers } from './node/node-platform.js';
 export { FileByteSource } from './node/file-byte-source.js';
-export { inspectPath, buildDiskInfo, buildInfoResult } from './node/inspect-report.js';
+export { inspectPath } from './node/inspect-report.js';
 export { buildDoctorReport } from './doctor-report.js';
 export {
 	loadFuse3Addon,
@@ -37,7 +37,7 @@ export {
 } from './darwin/links.js';
 
 /** The platforms with a host implementation. */
-export function hostPlatformOf(platform: NodeJS.Platform): HostPlatform | undefined {
+function hostPlatformOf(platform: NodeJS.Platform): HostPlatform | undefined {
 	return platform === 'linux' || platform === 'darwin' ? platform : undefined;
 }
 

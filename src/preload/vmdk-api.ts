@@ -21,7 +21,7 @@ import type {
 } from '../shared/ipc-contract.js';
 
 /** The channel prefix (the compiler checks it equals the contract's). */
-export const CHANNEL_PREFIX = 'vmdk:' satisfies typeof IPC_PREFIX;
+const CHANNEL_PREFIX = 'vmdk:' satisfies typeof IPC_PREFIX;
 
 /** Each invoke verb of `window.vmdk` → its channel. */
 export const INVOKE_CHANNELS = {

@@ -30,7 +30,7 @@ export function isExpectedError(error: unknown): error is AppError | VmdkError {
 }
 
 /** True when `code` is one of ours. */
-export function isErrorCode(code: unknown): code is ErrorCode {
+function isErrorCode(code: unknown): code is ErrorCode {
 	return (
 		typeof code === 'string' &&
 		((VMDK_ERROR_CODES as readonly string[]).includes(code) ||

@@ -29,7 +29,7 @@ export const MAX_REQUEST_LINE_BYTES = 64 * 1024;
 const MAX_PATH_CHARS = 4096;
 
 /** An absolute path: starts with `/`, no NUL, bounded. */
-export const absolutePath = z
+const absolutePath = z
 	.string()
 	.min(1)
 	.max(MAX_PATH_CHARS)
@@ -45,7 +45,7 @@ const openOptions = {
 };
 
 /** `hello` params. */
-export const helloParams = z.strictObject({
+const helloParams = z.strictObject({
 	/** The protocol version the client speaks. */
 	protocolVersion: z.number().int().nonnegative(),
 	/** Who is calling, for the daemon's log (`cli`, `app`). */
@@ -101,7 +101,7 @@ export const unmountParams = z
 	.refine((p) => p.attach !== true || p.keep === true, { message: 'attach needs keep' });
 
 /** Params of methods that take none. */
-export const noParams = z.strictObject({});
+const noParams = z.strictObject({});
 
 /** What `mount` asks for. */
 export type MountRequest = z.infer<typeof mountParams>;
@@ -167,9 +167,6 @@ export const DAEMON_PARAMS = {
 
 /** A method name. */
 export type DaemonMethod = keyof typeof DAEMON_PARAMS;
-
-/** The methods, for validating requests. */
-export const DAEMON_METHODS = Object.keys(DAEMON_PARAMS) as readonly DaemonMethod[];
 
 /** Results on the wire. */
 export interface DaemonResults {

@@ -69,7 +69,7 @@ export function cowdHeader(f: CowdHeaderFields): Uint8Array {
 }
 
 /** Grain-directory entries a capacity needs. */
-export function cowdGdEntries(capacitySectors: number, grainSizeSectors: number): number {
+function cowdGdEntries(capacitySectors: number, grainSizeSectors: number): number {
 	return Math.ceil(capacitySectors / (GT_ENTRIES * grainSizeSectors));
 }
 

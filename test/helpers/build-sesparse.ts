@@ -90,7 +90,7 @@ export interface SeSparseVolatileHeaderFields {
 }
 
 /** The 512-byte volatile header, one field a line. */
-export function seSparseVolatileHeader(f: SeSparseVolatileHeaderFields = {}): Uint8Array {
+function seSparseVolatileHeader(f: SeSparseVolatileHeaderFields = {}): Uint8Array {
 	return bytes(
 		u64le(f.magic ?? 0xcafecafen), // magic
 		u64le(f.freeGtNumber ?? 0n), // free_gt_number

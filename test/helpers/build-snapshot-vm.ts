@@ -19,7 +19,7 @@ import { buildSeSparseExtent } from './build-sesparse.js';
 const MIB = 1024 * 1024;
 const SECTOR = 512;
 /** Capacity of the snapshotted disk. */
-export const SNAPSHOT_DISK_BYTES = 16 * MIB;
+const SNAPSHOT_DISK_BYTES = 16 * MIB;
 
 /** The states of the disk, by the snapshot point that shows them. */
 export type StateName = 'A' | 'B' | 'C' | 'D';

@@ -31,11 +31,6 @@ export function u32be(v: number): Uint8Array {
 	new DataView(b.buffer).setUint32(0, v >>> 0, false);
 	return b;
 }
-export function u64be(v: bigint | number): Uint8Array {
-	const b = new Uint8Array(8);
-	new DataView(b.buffer).setBigUint64(0, BigInt(v), false);
-	return b;
-}
 export function ascii(s: string): Uint8Array {
 	return Uint8Array.from(s, (c) => c.charCodeAt(0));
 }

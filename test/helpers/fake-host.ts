@@ -33,7 +33,7 @@ export type ScriptedMount =
 	| { readonly kind: 'hang' };
 
 /** A probe with every Linux helper present, as a user (FUSE helpers only). */
-export function fakeProbe(over: Partial<HostProbe> = {}): HostProbe {
+function fakeProbe(over: Partial<HostProbe> = {}): HostProbe {
 	return {
 		platform: 'linux',
 		osDescription: 'Fakeix 1.0',

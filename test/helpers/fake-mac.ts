@@ -10,7 +10,7 @@ import type { DarwinSystem } from '../../src/host/darwin/system.js';
 import type { ToolReplay } from './tool-transcript.js';
 
 /** Where the tools of a typical Mac are. */
-export const MAC_TOOLS: Readonly<Record<string, string>> = {
+const MAC_TOOLS: Readonly<Record<string, string>> = {
 	hdiutil: '/usr/bin/hdiutil',
 	diskutil: '/usr/sbin/diskutil',
 	mount: '/sbin/mount',
@@ -28,9 +28,8 @@ export const MAC_TOOLS: Readonly<Record<string, string>> = {
 
 /** The export folder of the transcripts (spaces as on a real Mac). */
 export const EXPORTS_DIR = '/Users/me/Library/Application Support/VMDK Mounter/disks';
-/** The volume files of disk `0a1b2c3d`. */
+/** The first volume file of disk `0a1b2c3d`. */
 export const RAW_P1 = `${EXPORTS_DIR}/0a1b2c3d/p1`;
-export const RAW_P2 = `${EXPORTS_DIR}/0a1b2c3d/p2`;
 
 /** A probe of a Mac with macFUSE usable and the given tools. */
 export function fakeDarwinProbe(

@@ -6,8 +6,6 @@ import { VmdkError, type DirEntry, type DiskPlatform, type RandomAccessFile } fr
 
 export class MemoryPlatform implements DiskPlatform {
 	readonly files = new Map<string, Uint8Array>();
-	/** Counts bytes read through openFile handles (for "reads only what it needs" checks). */
-	bytesRead = 0;
 
 	constructor(files: Record<string, Uint8Array> = {}) {
 		for (const [k, v] of Object.entries(files)) this.files.set(k, v);
@@ -16,9 +14,6 @@ export class MemoryPlatform implements DiskPlatform {
 	async openFile(path: string): Promise<RandomAccessFile> {
 		const data = this.files.get(path);
 		if (data === undefined) throw new VmdkError('VMDK_MISSING_EXTENT', 'file not found', { file: path });
-		const count = (n: number): void => {
-			this.bytesRead += n;
-		};
 		return {
 			path,
 			sizeBytes: data.length,
@@ -30,7 +25,6 @@ export class MemoryPlatform implements DiskPlatform {
 					});
 				}
 				dest.set(data.subarray(position, position + length), destOffset);
-				count(length);
 			},
 			async close() {},
 		};

@@ -15,7 +15,7 @@ import { ToolError } from '../../src/host/common/tool-error.js';
 import type { RunToolOptions, ToolResult, ToolRunner } from '../../src/host/node/run-tool.js';
 
 /** Where the macOS fixtures are. */
-export const DARWIN_FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'darwin');
+const DARWIN_FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'darwin');
 
 /** One expected call and its answer. */
 export interface TranscriptCall {

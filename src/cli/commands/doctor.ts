@@ -14,7 +14,7 @@ import { writeJson } from '../output.js';
  * Builds the report with the same host code the daemon mounts with. A running daemon is asked
  * for its pid; none is started for this.
  */
-export async function buildDoctor(): Promise<DoctorReport> {
+async function buildDoctor(): Promise<DoctorReport> {
 	const paths = appPaths();
 	const report = await buildDoctorReport(await createHost(), paths);
 	let pid: number | null = null;

@@ -25,7 +25,7 @@ import { verifyInput } from '../verify-input.js';
 import { createTerminalProgress, NO_PROGRESS, type ByteProgress } from '../progress.js';
 
 /** `export --json` output. */
-export interface ExportJson {
+interface ExportJson {
 	/** Absolute path of the raw file written. */
 	readonly output: string;
 	/** Its size in bytes (the disk's capacity). */

@@ -2,8 +2,8 @@
 /**
  * `vmdk-mounter info [--json] [--ignore-cid] [--snapshot S] [--verify] <path>`: what a disk, VM
  * or appliance is (type, capacity, snapshot chain with CIDs, partition table, volumes,
- * warnings; a VM's snapshot tree; an appliance's descriptor and manifest). `buildDiskInfo` is
- * the one place that turns an open disk into the `DiskInfo` contract.
+ * warnings; a VM's snapshot tree; an appliance's descriptor and manifest). `buildDiskInfo`
+ * (host/node/inspect-report.ts) is the one place that turns an open disk into the `DiskInfo` contract.
  */
 import { snapshotTreeRows } from '../../core/index.js';
 import { inspectPath } from '../../host/index.js';
@@ -30,11 +30,7 @@ export interface InfoOptions {
 }
 
 /** Inspects `path` (a disk, a VM, an appliance, a bundle or a folder) into the `info` contract. */
-export async function runInfo(
-	path: string,
-	ignoreCid: boolean,
-	options: InfoOptions = {},
-): Promise<InfoResult> {
+async function runInfo(path: string, ignoreCid: boolean, options: InfoOptions = {}): Promise<InfoResult> {
 	const absolute = await existingInput(path);
 	let manifestCheck: ManifestCheckInfo | undefined;
 	if (options.verify !== undefined)
@@ -74,7 +70,7 @@ function renderSnapshots(vm: VmInfo, snapshots: readonly SnapshotInfo[]): string
 }
 
 /** Human rendering of the VM or appliance around the disks. */
-export function renderVmInfo(vm: VmInfo): string {
+function renderVmInfo(vm: VmInfo): string {
 	const lines: string[] = [];
 	const what = { vmware: 'VMware VM', virtualbox: 'VirtualBox VM', folder: 'Folder', ova: 'Appliance' }[
 		vm.kind
@@ -130,7 +126,7 @@ function volumeNotes(v: VolumeInfo): string[] {
 }
 
 /** Human rendering of one disk, as `info` prints it. */
-export function renderDiskInfo(info: DiskInfo): string {
+function renderDiskInfo(info: DiskInfo): string {
 	const lines: string[] = [];
 	if (info.error !== undefined) {
 		return `Disk: ${info.path}${info.controller === undefined ? '' : ` (${info.controller})`}\n  ! cannot open: ${info.error.message}\n`;
@@ -189,7 +185,7 @@ export function renderDiskInfo(info: DiskInfo): string {
 }
 
 /** Prints an `InfoResult` as JSON or text. */
-export function printInfo(io: CliIo, result: InfoResult, json: boolean): void {
+function printInfo(io: CliIo, result: InfoResult, json: boolean): void {
 	if (json) {
 		writeJson(io, result);
 		return;

@@ -15,7 +15,7 @@ import { flag, type CliCommand } from '../command.js';
 import { writeJson } from '../output.js';
 
 /** The test hook: the root folder to work in. */
-export const TEST_LINKS_ROOT_ENV = 'VMDK_MOUNTER_TEST_LINKS_ROOT';
+const TEST_LINKS_ROOT_ENV = 'VMDK_MOUNTER_TEST_LINKS_ROOT';
 
 function describeLink(l: LinkOutcome): string {
 	const what = `${l.path} → ${l.target}`;

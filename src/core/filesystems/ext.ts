@@ -21,7 +21,7 @@ const EXT_CHECKSUM_OFFSET = 1020;
 const EXT_MAX_LOG_BLOCK_SIZE = 256;
 
 /** Feature and state bits (e2fsprogs lib/ext2fs/ext2_fs.h). */
-export const ExtFeature = {
+const ExtFeature = {
 	COMPAT_HAS_JOURNAL: 0x0004,
 	INCOMPAT_FILETYPE: 0x0002,
 	INCOMPAT_RECOVER: 0x0004,

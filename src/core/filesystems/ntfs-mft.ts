@@ -12,7 +12,7 @@ import type { FilesystemHealth } from './types.js';
 import { type ProbeReader, PROBE_MAX_READ_BYTES, matches } from './probe-io.js';
 
 /** Attribute types (NTFS 3.1). */
-export const NtfsAttr = {
+const NtfsAttr = {
 	VOLUME_NAME: 0x60,
 	VOLUME_INFORMATION: 0x70,
 	DATA: 0x80,
@@ -87,7 +87,7 @@ export function applyFixups(record: Uint8Array): Uint8Array | null {
 }
 
 /** The attributes of an MFT record, in order, stopping at the end marker or anything out of bounds. */
-export function listAttributes(record: Uint8Array): NtfsAttribute[] {
+function listAttributes(record: Uint8Array): NtfsAttribute[] {
 	const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
 	const attributes: NtfsAttribute[] = [];
 	if (record.length < 32) return attributes;

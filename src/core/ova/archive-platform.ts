@@ -26,7 +26,7 @@ import { readTarIndex, type TarIndex, type TarMember } from './tar-index.js';
 /** Extensions of archives whose members are addressed as `<archive>/<member>`. */
 export const ARCHIVE_EXTENSIONS: readonly string[] = ['ova'];
 /** Most chunks of one chunked OVF file. */
-export const CHUNKS_MAX = 100_000;
+const CHUNKS_MAX = 100_000;
 /** Digits of an OVF chunk number (`disk.vmdk.000000001`). */
 const CHUNK_DIGITS = 9;
 
@@ -321,7 +321,7 @@ function collectChunks(path: string, byPath: ReadonlyMap<string, TarMember>): Ta
 }
 
 /** A byte range of another file, seen as a file of its own (a tar member, a chunk). */
-export class RangeFile implements RandomAccessFile {
+class RangeFile implements RandomAccessFile {
 	readonly path: string;
 	readonly sizeBytes: number;
 	private readonly inner: RandomAccessFile;
@@ -367,7 +367,7 @@ interface ConcatPart {
 }
 
 /** Files joined end to end (OVF chunks). Pieces open on first read and stay open until close. */
-export class ConcatFile implements RandomAccessFile {
+class ConcatFile implements RandomAccessFile {
 	readonly path: string;
 	readonly sizeBytes: number;
 	private readonly parts: readonly ConcatPart[];

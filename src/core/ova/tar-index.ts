@@ -31,13 +31,13 @@ import { normalizePath } from '../io/paths.js';
 import type { RandomAccessFile } from '../platform.js';
 
 /** Size of a tar header and of the blocks data is padded to. */
-export const TAR_BLOCK_BYTES = 512;
+const TAR_BLOCK_BYTES = 512;
 /** Most members we index in one archive (an OVA has a handful). */
 export const TAR_MAX_MEMBERS = 10_000;
 /** Largest pax extended header or GNU long-name payload we read. */
 export const TAR_EXTENDED_HEADER_MAX_BYTES = 1024 * 1024;
 /** Longest member name we accept, in characters (with TAR_MAX_MEMBERS, caps the index at ~10 MB). */
-export const TAR_NAME_MAX_CHARS = 1024;
+const TAR_NAME_MAX_CHARS = 1024;
 
 /** What a member is. */
 export type TarMemberType = 'file' | 'directory' | 'link' | 'other';

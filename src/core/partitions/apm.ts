@@ -19,7 +19,7 @@ const DEFAULT_BLOCK_SIZE_BYTES = 512;
 /** Largest block size we accept from the DDM (CDs use 2048). */
 const BLOCK_SIZE_MAX_BYTES = 65536;
 /** Most map entries we read; real maps have well under 64. */
-export const APM_ENTRIES_MAX = 256;
+const APM_ENTRIES_MAX = 256;
 /** Bytes of an entry we parse (signature through pmParType). */
 const ENTRY_PARSED_BYTES = 80;
 /** Length of the name and type strings. */

@@ -19,11 +19,11 @@ const HEADER_CRC_OFFSET = 16;
 /** Entries are 128 × 2^n bytes; 128 is what every tool writes. */
 const GPT_ENTRY_MIN_BYTES = 128;
 /** Largest entry size we accept; a larger one is corrupt (or hostile) and not allocated. */
-export const GPT_ENTRY_MAX_BYTES = 4096;
+const GPT_ENTRY_MAX_BYTES = 4096;
 /** Most entries we read (tools write 128; sgdisk allows a few thousand). */
-export const GPT_ENTRIES_MAX = 16384;
+const GPT_ENTRIES_MAX = 16384;
 /** Largest entry array we read, in bytes. */
-export const GPT_ENTRY_ARRAY_MAX_BYTES = 4 * 1024 * 1024;
+const GPT_ENTRY_ARRAY_MAX_BYTES = 4 * 1024 * 1024;
 /** Length of the UTF-16LE name field of an entry, in bytes (36 code units). */
 const ENTRY_NAME_BYTES = 72;
 /** The all-zero GUID marks an unused entry. */
@@ -109,7 +109,7 @@ export async function hasGptSignature(
 }
 
 /** Reads and validates the header at `lba`; returns the reason when it is unusable. */
-export async function readGptHeader(
+async function readGptHeader(
 	src: ByteSource,
 	lba: number,
 	sectorSizeBytes: number,

@@ -10,7 +10,7 @@ import type { Partition } from './types.js';
 import { formatMbrTypeId, mbrTypeName } from './type-names.js';
 
 /** MBR sector size; the LBA fields of MBR entries count 512-byte sectors. */
-export const MBR_SECTOR_SIZE_BYTES = 512;
+const MBR_SECTOR_SIZE_BYTES = 512;
 /** Offset of the 32-bit disk signature (Windows disk id). */
 const DISK_SIGNATURE_OFFSET = 440;
 /** Offset of the first of the four 16-byte partition entries. */
@@ -22,7 +22,7 @@ const ENTRY_COUNT = 4;
 /** Offset of the boot signature bytes 0x55 0xAA. */
 const BOOT_SIGNATURE_OFFSET = 510;
 /** Linux stops after this many logical partitions; a longer chain is corrupt or hostile. */
-export const MBR_LOGICAL_MAX = 128;
+const MBR_LOGICAL_MAX = 128;
 /** Type byte of the GPT protective entry. */
 export const MBR_TYPE_GPT_PROTECTIVE = 0xee;
 /** Type bytes of extended (container) partitions: DOS, Windows LBA, Linux. */

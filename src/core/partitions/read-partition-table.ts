@@ -16,7 +16,7 @@ import type { Partition, PartitionTable } from './types.js';
 /** Sector sizes a GPT is looked for with: 512 first, then 4096 (4Kn disks). */
 const GPT_SECTOR_SIZES_BYTES = [512, 4096] as const;
 /** Most warnings kept per table; garbage tables could otherwise yield thousands. */
-export const PARTITION_WARNINGS_MAX = 64;
+const PARTITION_WARNINGS_MAX = 64;
 
 /** Reads the partition table of a flat disk. Throws only when the source itself fails. */
 export async function readPartitionTable(src: ByteSource): Promise<PartitionTable> {

@@ -6,7 +6,7 @@
  */
 
 /** Name used when a type id is not in our tables. */
-export const UNKNOWN_TYPE_NAME = 'unknown';
+const UNKNOWN_TYPE_NAME = 'unknown';
 
 /** MBR system ids (the byte at entry offset 4) and their names. */
 export const MBR_TYPE_NAMES: ReadonlyMap<number, string> = new Map([

@@ -19,10 +19,10 @@ import type { SparseExtentHeader } from './sparse-header.js';
 import { GRAIN_MARKER_HEADER_BYTES, maxCompressedGrainBytes, parseStreamMarker } from './stream-optimized.js';
 
 /** Most inflated-grain bytes cached per extent. */
-export const GRAIN_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+const GRAIN_CACHE_MAX_BYTES = 32 * 1024 * 1024;
 
 /** Compressed grains read and inflated at once by one `read`: a 2 MiB read-ahead window of 64 KiB grains goes to the platform's inflate workers as one batch. */
-export const INFLATE_CONCURRENCY = 32;
+const INFLATE_CONCURRENCY = 32;
 
 /** Largest single read that fetches several compressed grains of one `read`. */
 const GROUP_READ_MAX_BYTES = 8 * 1024 * 1024;

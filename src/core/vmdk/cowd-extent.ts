@@ -26,17 +26,17 @@ import { EsxSparseExtent, type DecodedGrainTable, type EsxSparseOpenOptions } fr
 /** `'COWD'` as the first four bytes, read as a little-endian u32 (QEMU: `VMDK3_MAGIC`). */
 export const COWD_MAGIC = 0x44574f43;
 /** The only header version VMware writes. */
-export const COWD_VERSION = 1;
+const COWD_VERSION = 1;
 /** Size of the COWD header in bytes (4 sectors). */
-export const COWD_HEADER_SIZE_BYTES = 2048;
+const COWD_HEADER_SIZE_BYTES = 2048;
 /** Entries per grain table: fixed at 4096 u32 for COWD (QEMU passes 4096 as the L2 size). */
-export const COWD_GT_ENTRIES = 4096;
+const COWD_GT_ENTRIES = 4096;
 /** Bytes per grain-directory or grain-table entry (a u32 sector number). */
-export const COWD_ENTRY_SIZE_BYTES = 4;
+const COWD_ENTRY_SIZE_BYTES = 4;
 /** Bytes of one grain table. */
-export const COWD_GT_SIZE_BYTES = COWD_GT_ENTRIES * COWD_ENTRY_SIZE_BYTES;
+const COWD_GT_SIZE_BYTES = COWD_GT_ENTRIES * COWD_ENTRY_SIZE_BYTES;
 /** Grain tables kept in memory per extent by default (16 KiB each, so 4 MiB). */
-export const COWD_DEFAULT_GT_CACHE_ENTRIES = 256;
+const COWD_DEFAULT_GT_CACHE_ENTRIES = 256;
 
 const NAME_FIELD_BYTES = 60;
 const DESCRIPTION_FIELD_BYTES = 512;

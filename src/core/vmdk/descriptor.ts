@@ -22,7 +22,7 @@ import { Limits, checkLimit } from '../io/limits.js';
 import { sectorsToBytes } from '../io/safe-number.js';
 
 /** Access modes of an extent line. */
-export const EXTENT_ACCESS_MODES = ['RW', 'RDONLY', 'NOACCESS'] as const;
+const EXTENT_ACCESS_MODES = ['RW', 'RDONLY', 'NOACCESS'] as const;
 /** How an extent may be accessed. `NOACCESS` extents must not be read. */
 export type ExtentAccess = (typeof EXTENT_ACCESS_MODES)[number];
 

@@ -10,7 +10,7 @@ import { VmdkError } from '../errors.js';
 import type { DiskPlatform, RandomAccessFile } from '../platform.js';
 
 /** Default cap on open extent files per disk. */
-export const DEFAULT_MAX_OPEN_FILES = 64;
+const DEFAULT_MAX_OPEN_FILES = 64;
 
 /** Opens files through a platform, keeping at most `maxOpen` idle handles open. */
 export class FilePool {
@@ -93,7 +93,7 @@ export class FilePool {
 }
 
 /** A file of a FilePool: reads go to an open handle, reopened after eviction. */
-export class PooledFile implements RandomAccessFile {
+class PooledFile implements RandomAccessFile {
 	readonly path: string;
 	readonly sizeBytes: number;
 	private readonly pool: FilePool;

@@ -13,7 +13,7 @@ import type { RandomAccessFile } from '../platform.js';
 export const GRAIN_ZEROS = -1;
 
 /** File reads of one request in flight at once (a 2 MiB read-ahead window of 64 KiB grains is 32). */
-export const GRAIN_READ_CONCURRENCY = 32;
+const GRAIN_READ_CONCURRENCY = 32;
 
 /**
  * Where grain `grain` starts in the file, in bytes, or GRAIN_ZEROS. Returns a number when the

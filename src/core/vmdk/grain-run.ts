@@ -9,7 +9,7 @@
 import type { Run, RunKind } from '../disk/extent-reader.js';
 
 /** Tables loaded from the file at most in one walk, after the table of its first grain. */
-export const MAX_GT_LOADS_PER_MAP_RUN = 4;
+const MAX_GT_LOADS_PER_MAP_RUN = 4;
 
 /** What the walk needs to know of a reader's grain directory and tables. */
 export interface GrainTableWalk<T> {

@@ -16,11 +16,7 @@ import type { DiskPlatform } from '../platform.js';
 import { NO_PARENT_CID, type Descriptor } from './descriptor.js';
 
 /** The paths tried for a parent hint, most specific first, without duplicates. */
-export function parentCandidates(
-	childPath: string,
-	hint: string,
-	searchDirs: readonly string[] = [],
-): string[] {
+function parentCandidates(childPath: string, hint: string, searchDirs: readonly string[] = []): string[] {
 	const dir = dirname(childPath);
 	const name = basename(hint);
 	const out: string[] = [];

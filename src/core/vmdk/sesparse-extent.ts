@@ -36,26 +36,26 @@ import { GRAIN_ZEROS } from './grain-reads.js';
 /** Const-header magic, a little-endian u64 at byte 0 (QEMU: `SESPARSE_CONST_HEADER_MAGIC`). */
 export const SESPARSE_CONST_MAGIC = 0xcafebaben;
 /** Volatile-header magic (QEMU: `SESPARSE_VOLATILE_HEADER_MAGIC`). */
-export const SESPARSE_VOLATILE_MAGIC = 0xcafecafen;
+const SESPARSE_VOLATILE_MAGIC = 0xcafecafen;
 /** The only const-header version QEMU (and we) read. */
-export const SESPARSE_VERSION = 0x0000000200000001n;
+const SESPARSE_VERSION = 0x0000000200000001n;
 /** The only supported grain size, in sectors (4 KiB). */
-export const SESPARSE_GRAIN_SIZE_SECTORS = 8;
+const SESPARSE_GRAIN_SIZE_SECTORS = 8;
 /** The only supported grain-table size, in sectors (4096 u64 entries). */
-export const SESPARSE_GT_SIZE_SECTORS = 64;
+const SESPARSE_GT_SIZE_SECTORS = 64;
 /** Size of the const header and of the volatile header, in bytes (one sector each). */
-export const SESPARSE_HEADER_SIZE_BYTES = 512;
+const SESPARSE_HEADER_SIZE_BYTES = 512;
 /** Bytes per grain-directory / grain-table entry. */
-export const SESPARSE_ENTRY_SIZE_BYTES = 8;
+const SESPARSE_ENTRY_SIZE_BYTES = 8;
 /** Entries per grain table. */
-export const SESPARSE_GT_ENTRIES = (SESPARSE_GT_SIZE_SECTORS * SECTOR_SIZE_BYTES) / SESPARSE_ENTRY_SIZE_BYTES;
+const SESPARSE_GT_ENTRIES = (SESPARSE_GT_SIZE_SECTORS * SECTOR_SIZE_BYTES) / SESPARSE_ENTRY_SIZE_BYTES;
 /** Grain tables kept in memory per extent by default (32 KiB raw each). */
-export const SESPARSE_DEFAULT_GT_CACHE_ENTRIES = 128;
+const SESPARSE_DEFAULT_GT_CACHE_ENTRIES = 128;
 
 /** Top 32 bits of an allocated grain-directory entry (QEMU's strict check). */
 const GD_ALLOCATED_HIGH = 0x10000000;
 /** Grain-table entry kinds: the top nibble of the u64 (FORMAT-NOTES.md §5). */
-export const SeSparseGteKind = {
+const SeSparseGteKind = {
 	UNALLOCATED: 0x0,
 	UNMAPPED: 0x1,
 	ZERO: 0x2,
@@ -231,11 +231,7 @@ export function parseSeSparseConstHeader(bytes: Uint8Array, file?: string): SeSp
  * Parses the volatile header. Throws VMDK_BAD_MAGIC, VMDK_TRUNCATED, VMDK_BAD_HEADER (non-zero
  * padding) or VMDK_DIRTY_JOURNAL.
  */
-export function parseSeSparseVolatileHeader(
-	bytes: Uint8Array,
-	file?: string,
-	atBytes = 0,
-): SeSparseVolatileHeader {
+function parseSeSparseVolatileHeader(bytes: Uint8Array, file?: string, atBytes = 0): SeSparseVolatileHeader {
 	const location: ErrorLocation = { file, offsetBytes: atBytes };
 	const r = new Reader(bytes, 'seSparse volatile header', location);
 	const magic = r.u64le('magic');

@@ -19,7 +19,7 @@ import { LoadingCache } from './lru-cache.js';
 import { GTES_PER_GT, SparseFlag, type SparseExtentHeader } from './sparse-header.js';
 
 /** Most grain tables cached per extent: 4096 × 2 KiB = 8 MiB, covering 128 GiB at 64 KiB grains. */
-export const GT_CACHE_MAX_TABLES = 4096;
+const GT_CACHE_MAX_TABLES = 4096;
 
 /** Size of one grain table on disk, bytes (512 u32 entries). */
 const GT_SIZE_BYTES = GTES_PER_GT * 4;

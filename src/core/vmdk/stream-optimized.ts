@@ -44,11 +44,8 @@ export function maxCompressedGrainBytes(grainBytes: number): number {
 	return 2 * grainBytes + 4096;
 }
 
-/** A metadata marker fills one sector; its table (if any) starts in the next sector. */
-export const METADATA_MARKER_SIZE_BYTES = SECTOR_SIZE_BYTES;
-
 /** Footer marker + footer + EOS marker at the end of a stream, bytes. */
-export const STREAM_TAIL_BYTES = 3 * SECTOR_SIZE_BYTES;
+const STREAM_TAIL_BYTES = 3 * SECTOR_SIZE_BYTES;
 
 /** A marker read from a stream. */
 export type StreamMarker =

@@ -54,9 +54,9 @@ export interface LockState {
 export const UNLOCKED: LockState = { locked: false, lockPaths: [], members: [] };
 
 /** Member files are fixed-size (512 bytes in open-vm-tools); allow slack for other writers. */
-export const LOCK_MEMBER_MAX_BYTES = 4096;
+const LOCK_MEMBER_MAX_BYTES = 4096;
 /** Most entries we look at in one lock directory. */
-export const LOCK_DIR_MAX_ENTRIES = 256;
+const LOCK_DIR_MAX_ENTRIES = 256;
 
 const LOCK_SUFFIX = '.lck';
 const OLD_LINUX_LOCK_SUFFIX = '.WRITELOCK';

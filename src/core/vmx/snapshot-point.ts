@@ -80,11 +80,7 @@ function findSnapshot(tree: SnapshotTree, selector: string, location: ErrorLocat
 }
 
 /** `snapshot`'s ancestors, parent first. Throws `VMX_BAD_FILE` when the parents loop. */
-export function snapshotAncestors(
-	tree: SnapshotTree,
-	snapshot: Snapshot,
-	location: ErrorLocation = {},
-): Snapshot[] {
+function snapshotAncestors(tree: SnapshotTree, snapshot: Snapshot, location: ErrorLocation = {}): Snapshot[] {
 	const byUid = new Map<string, Snapshot>();
 	for (const s of tree.snapshots) if (!byUid.has(s.uid)) byUid.set(s.uid, s);
 	const out: Snapshot[] = [];

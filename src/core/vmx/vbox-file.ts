@@ -14,7 +14,7 @@ import { VmdkError, type ErrorLocation } from '../errors.js';
 import { childrenNamed, localName, readXml, type XmlElement } from '../xml/xml-reader.js';
 import type { DiskBus } from './vmx-file.js';
 
-export { XML_MAX_ATTRIBUTES, XML_MAX_DEPTH, XML_MAX_ELEMENTS, type XmlElement } from '../xml/xml-reader.js';
+export { XML_MAX_DEPTH, type XmlElement } from '../xml/xml-reader.js';
 
 /** Largest .vbox we read; machines with hundreds of snapshots stay far below. */
 export const VBOX_MAX_BYTES = 8 * 1024 * 1024;
@@ -151,7 +151,7 @@ function currentStorageControllers(machine: XmlElement): XmlElement[] {
 }
 
 /** Maps VirtualBox's controller `type` to a family. */
-export function busOfControllerType(type: string): DiskBus {
+function busOfControllerType(type: string): DiskBus {
 	switch (type.toLowerCase()) {
 		case 'piix3':
 		case 'piix4':

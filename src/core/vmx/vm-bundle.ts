@@ -111,7 +111,7 @@ export interface ResolveOptions {
 }
 
 /** Most `.vmdk` files we examine in one folder. */
-export const FOLDER_MAX_VMDKS = 4096;
+const FOLDER_MAX_VMDKS = 4096;
 /** Leading bytes read from each VMDK of a folder to tell descriptors from extents. */
 const SNIFF_BYTES = 4096;
 

@@ -44,7 +44,7 @@ export interface SnapshotTree {
 }
 
 /** Most snapshots we read from one file (VMware supports far fewer per VM). */
-export const VMSD_MAX_SNAPSHOTS = 4096;
+const VMSD_MAX_SNAPSHOTS = 4096;
 
 const SNAPSHOT_UID_KEY = /^snapshot(\d{1,6})\.uid$/;
 const SNAPSHOT_DISK_KEY = /^snapshot(\d{1,6})\.disk(\d{1,4})\.filename$/;
@@ -57,7 +57,7 @@ export function parseVmsd(text: Uint8Array | string, location: ErrorLocation = {
 }
 
 /** Builds the tree from an already parsed dictionary. */
-export function snapshotTreeOf(vmsd: VmxFile): SnapshotTree {
+function snapshotTreeOf(vmsd: VmxFile): SnapshotTree {
 	const warnings = [...vmsd.warnings];
 	// Index strings are kept as written (`snapshot01` is not `snapshot1`) and sorted numerically.
 	const indices: string[] = [];

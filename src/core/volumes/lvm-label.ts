@@ -21,7 +21,7 @@ const LABEL_CRC_START = 20;
 /** LVM2's CRC seed (lvm2 `INITIAL_CRC`); the CRC has no final inversion. */
 export const LVM_INITIAL_CRC = 0xf597a6cf;
 /** Length of a PV/VG UUID without dashes. */
-export const LVM_ID_LENGTH = 32;
+const LVM_ID_LENGTH = 32;
 /** Most entries we read from one disk-location list (LVM writes at most two metadata areas). */
 const DISK_LOCATIONS_MAX = 8;
 

@@ -20,7 +20,7 @@ const MDA_CRC_START = 4;
 /** raw_locn flag: this metadata copy is ignored (`pvchange --metadataignore`). */
 const RAW_LOCN_IGNORED = 0x1;
 /** Largest metadata text we read; real VGs are a few KiB. */
-export const LVM_METADATA_MAX_BYTES = 1024 * 1024;
+const LVM_METADATA_MAX_BYTES = 1024 * 1024;
 /** Deepest section nesting we parse (LVM uses 4). */
 const CONFIG_DEPTH_MAX = 32;
 /** Most segments per LV and LVs per VG we interpret. */

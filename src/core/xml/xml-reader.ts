@@ -12,9 +12,9 @@ import { checkLimit } from '../io/limits.js';
 /** Deepest element nesting we accept (VirtualBox differencing chains nest one level per snapshot). */
 export const XML_MAX_DEPTH = 256;
 /** Most elements we accept in one file. */
-export const XML_MAX_ELEMENTS = 200_000;
+const XML_MAX_ELEMENTS = 200_000;
 /** Most attributes on one element. */
-export const XML_MAX_ATTRIBUTES = 256;
+const XML_MAX_ATTRIBUTES = 256;
 
 /** One XML element: its name, attributes, child elements and its own text. */
 export interface XmlElement {

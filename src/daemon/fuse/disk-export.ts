@@ -210,11 +210,6 @@ export class DiskExport {
 		return out;
 	}
 
-	/** Path of an exported file. */
-	pathOf(name: string): string {
-		return `${this.mountpoint}/${name}`;
-	}
-
 	/** Unmounts the export and discards overlays. */
 	async close(): Promise<void> {
 		if (this.closed) return;

@@ -31,9 +31,6 @@ export interface BackendMountOptions {
 	readonly opTimeoutMs?: number | undefined;
 }
 
-/** A negative errno, or a count of bytes. */
-export type ErrnoOrBytes = number;
-
 /**
  * The export's side. `read` fills `dest` (exactly `length` bytes, already clamped to the file)
  * and returns null when it did so synchronously, or a promise. `write` returns the bytes

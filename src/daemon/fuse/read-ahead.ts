@@ -8,7 +8,7 @@
 import type { ReadTarget } from '../../core/index.js';
 
 /** Size of one read-ahead window in bytes. */
-export const READ_AHEAD_WINDOW_BYTES = 2 * 1024 * 1024;
+const READ_AHEAD_WINDOW_BYTES = 2 * 1024 * 1024;
 /** Windows fetched ahead of the one being read. */
 const WINDOWS_AHEAD = 4;
 /** Sequential requests in a row before read-ahead starts. */

@@ -55,7 +55,7 @@ const FAILURE_LINE =
  * last line: ntfs-3g prints its reason first and then its whole usage banner, so the last line
  * was "News, support and information: …" (seen when mounting NTFS as a non-root user).
  */
-export function firstUsefulLine(stderr: string): string | undefined {
+function firstUsefulLine(stderr: string): string | undefined {
 	const lines = stderr
 		.split('\n')
 		.map((l) => l.trim())

@@ -9,7 +9,7 @@ import type { BusyProcess } from '../common/host.js';
 import type { DarwinSystem } from './system.js';
 
 /** Parses `lsof -F pcf` output into one entry per process. */
-export function parseLsofFields(text: string): BusyProcess[] {
+function parseLsofFields(text: string): BusyProcess[] {
 	const byPid = new Map<number, { command: string; hows: Set<string> }>();
 	let current: { command: string; hows: Set<string> } | undefined;
 	for (const line of text.split('\n')) {

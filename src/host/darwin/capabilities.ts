@@ -29,7 +29,7 @@ const PACKAGE_DIRS = [
 const SYSTEM_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'];
 
 /** The macFUSE bundle and what is in it. */
-export const MACFUSE_BUNDLE = '/Library/Filesystems/macfuse.fs';
+const MACFUSE_BUNDLE = '/Library/Filesystems/macfuse.fs';
 const MACFUSE_LOADER = `${MACFUSE_BUNDLE}/Contents/Resources/load_macfuse`;
 const MACFUSE_FSKIT_MODULE = 'io.macfuse.app.fsmodule.macfuse-local';
 const MACFUSE_FSKIT_APPEX = `${MACFUSE_BUNDLE}/Contents/Resources/macfuse.app/Contents/Extensions/${MACFUSE_FSKIT_MODULE}.appex`;
@@ -42,8 +42,8 @@ const FUSE_T_SUPPORT = '/Library/Application Support/fuse-t';
 const ADMIN_GID = 80;
 
 /** Installing FUSE. */
-export const INSTALL_MACFUSE = 'brew install --cask macfuse';
-export const INSTALL_FUSE_T = 'brew install macos-fuse-t/homebrew-cask/fuse-t';
+const INSTALL_MACFUSE = 'brew install --cask macfuse';
+const INSTALL_FUSE_T = 'brew install macos-fuse-t/homebrew-cask/fuse-t';
 
 type ToolKind = 'helper' | 'system' | 'driver';
 
@@ -62,7 +62,7 @@ interface ToolSpec {
 const PART_OF_MACOS = 'part of macOS';
 
 /** Every tool the probe looks for, by id. */
-export const DARWIN_TOOLS: Readonly<Record<string, ToolSpec>> = {
+const DARWIN_TOOLS: Readonly<Record<string, ToolSpec>> = {
 	'ntfs-3g': {
 		dirs: PACKAGE_DIRS,
 		kind: 'helper',
@@ -304,7 +304,7 @@ async function probeMacFuse(
 }
 
 /** How to allow macFUSE's kernel extension (docs/macos.md, "macFUSE approval"). */
-export function macfuseApprovalSteps(appleSilicon: boolean): string {
+function macfuseApprovalSteps(appleSilicon: boolean): string {
 	const allow =
 		'allow the system software from developer "Benjamin Fleischer" in System Settings → Privacy & Security, then restart';
 	return appleSilicon

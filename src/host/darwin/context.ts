@@ -9,7 +9,7 @@ import type { DarwinSystem } from './system.js';
 /** Timeout of a quick query (`mount`, `diskutil info`, `hdiutil info`), in ms. */
 export const QUERY_TIMEOUT_MS = 15_000;
 /** How often a state is polled while waiting for it, in ms. */
-export const POLL_MS = 100;
+const POLL_MS = 100;
 
 /** The host's state as its parts see it. */
 export interface DarwinContext {

@@ -29,7 +29,7 @@ const ATTACH_TIMEOUT_MS = 60_000;
 /** Detaching or ejecting, in ms. */
 const DETACH_TIMEOUT_MS = 30_000;
 /** `hdiutil detach` exits with EBUSY (16) while something still holds the disk. */
-export const EXIT_BUSY = 16;
+const EXIT_BUSY = 16;
 /** Waits between detach attempts of a busy disk (Spotlight and XProtect let go after a while), in ms. */
 const BUSY_BACKOFF_MS = [500, 1_000, 2_000];
 /** How long a synthesized APFS container may take to appear, in ms. */

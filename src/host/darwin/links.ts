@@ -25,9 +25,9 @@ import { ToolError } from '../common/tool-error.js';
 import { runTool, type ToolRunner } from '../node/run-tool.js';
 
 /** The types that get links. */
-export const LINKED_TYPES = ['ext2', 'ext3', 'ext4'] as const;
+const LINKED_TYPES = ['ext2', 'ext3', 'ext4'] as const;
 /** Where mount(8) looks for file-system bundles, relative to the root. */
-export const FILESYSTEMS_DIR = 'Library/Filesystems';
+const FILESYSTEMS_DIR = 'Library/Filesystems';
 const BUNDLE = 'fuse-ext2.fs';
 const HELPER = 'mount_fuse-ext2';
 const SH = '/bin/sh';
@@ -95,7 +95,7 @@ export interface LinkReport {
 }
 
 /** The six links under `root`: the helpers inside the bundle first, then the bundles. */
-export function compatibilityLinks(root: string): LinkSpec[] {
+function compatibilityLinks(root: string): LinkSpec[] {
 	const filesystems = join(root, FILESYSTEMS_DIR);
 	return [
 		...LINKED_TYPES.map((t) => ({
@@ -107,7 +107,7 @@ export function compatibilityLinks(root: string): LinkSpec[] {
 }
 
 /** Looks at one link's path (never follows it into a change). */
-export async function inspectLink(spec: LinkSpec): Promise<LinkStatus> {
+async function inspectLink(spec: LinkSpec): Promise<LinkStatus> {
 	let info;
 	try {
 		info = await lstat(spec.path);
@@ -147,7 +147,7 @@ function isOurs(s: LinkStatus): boolean {
 }
 
 /** The changes that setup (or undo) makes to links in these states. */
-export function planLinkSteps(statuses: readonly LinkStatus[], undo: boolean): LinkStep[] {
+function planLinkSteps(statuses: readonly LinkStatus[], undo: boolean): LinkStep[] {
 	return statuses.flatMap((s): LinkStep[] => {
 		if (undo) return isOurs(s) ? [{ op: 'remove', path: s.path, target: s.target }] : [];
 		if (s.state === 'missing') return [{ op: 'create', path: s.path, target: s.target }];

@@ -34,7 +34,7 @@ const MOUNT_APPEAR_MS = 5_000;
 /** How long an unmount may take to leave the mount table, in ms. */
 const UNMOUNT_CONFIRM_MS = 5_000;
 /** Where volumes appear. */
-export const VOLUMES_DIR = '/Volumes';
+const VOLUMES_DIR = '/Volumes';
 /** Longest volume name passed to a FUSE helper (HFS+ names are at most 255 UTF-16 units; Finder truncates long ones). */
 const MAX_VOLNAME_CHARS = 63;
 
@@ -122,7 +122,7 @@ async function diskInfo(ctx: DarwinContext, dev: string): Promise<DiskInfo> {
 }
 
 /** A label made safe as a FUSE `volname=` value (no option separators) and as a folder name. */
-export function safeVolumeName(label: string): string {
+function safeVolumeName(label: string): string {
 	const cleaned = [...label.normalize('NFC')]
 		.map((ch) =>
 			(ch.codePointAt(0) ?? 0) < 0x20 || ch === '\u007f' || ch === '/' || ch === ',' || ch === '\\'
@@ -147,7 +147,7 @@ async function freeVolumePath(ctx: DarwinContext, name: string): Promise<string>
 }
 
 /** The helper's command line (docs/macos.md, "FUSE helpers"). */
-export function fuseHelperArgs(
+function fuseHelperArgs(
 	attempt: MountAttempt,
 	rawPath: string,
 	mountpoint: string,

@@ -14,7 +14,7 @@ import { parse, type PlistValue } from 'plist';
 import { AppError } from '../../shared/app-error.js';
 
 /** Content hint of an APFS volume (GPT type of an APFS volume on the synthesized disk). */
-export const APFS_VOLUME_HINT = '41504653-0000-11AA-AA11-00306543ECAC';
+const APFS_VOLUME_HINT = '41504653-0000-11AA-AA11-00306543ECAC';
 /** Content hints of an APFS container: the partition type name, its GPT GUID, the synthesized container. */
 export const APFS_CONTAINER_HINTS: ReadonlySet<string> = new Set([
 	'Apple_APFS',

@@ -16,7 +16,7 @@ import { findTool } from '../node/run-tool.js';
 import { LINUX_HELPER_TABLE } from './helper-table.js';
 
 /** Tool ids and the program names that provide them, in lookup order. */
-export const LINUX_TOOLS: Readonly<Record<string, readonly string[]>> = {
+const LINUX_TOOLS: Readonly<Record<string, readonly string[]>> = {
 	fuse2fs: ['fuse2fs'],
 	'ntfs-3g': ['ntfs-3g'],
 	fusefat: ['fusefat'],
@@ -32,7 +32,7 @@ export const LINUX_TOOLS: Readonly<Record<string, readonly string[]>> = {
 const SYSTEM_TOOLS = new Set(['losetup', 'mount', 'umount', 'fusermount3', 'fallocate']);
 
 /** The Debian package that installs each tool. */
-export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
+const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
 	fuse2fs: 'fuse2fs',
 	'ntfs-3g': 'ntfs-3g',
 	fusefat: 'fusefat',

@@ -7,7 +7,7 @@
 import type { HelperTable, HelperWay } from '../../core/index.js';
 
 /** Kernel mount options: read-only without replaying journals (the loop device is read-only). */
-export function kernelOptions(kernelType: string): readonly string[] {
+function kernelOptions(kernelType: string): readonly string[] {
 	switch (kernelType) {
 		case 'ext3':
 		case 'ext4':

@@ -19,7 +19,7 @@ export async function kernelUptimeSeconds(): Promise<number> {
 }
 
 /** Parses `dmesg --json` output into `{ time, msg }` records (malformed entries skipped). */
-export function parseDmesgJson(text: string): { readonly time: number; readonly msg: string }[] {
+function parseDmesgJson(text: string): { readonly time: number; readonly msg: string }[] {
 	const parsed = JSON.parse(text) as { dmesg?: unknown };
 	if (!Array.isArray(parsed.dmesg)) return [];
 	return parsed.dmesg.flatMap((e: unknown) => {

@@ -171,7 +171,7 @@ export async function unmountVolume(
 }
 
 /** Waits until `mountpoint` has left the mount table; a tool's success alone is not proof. */
-export async function confirmUnmounted(mountpoint: string): Promise<void> {
+async function confirmUnmounted(mountpoint: string): Promise<void> {
 	const deadline = Date.now() + UNMOUNT_CONFIRM_MS;
 	while (await isMounted(mountpoint)) {
 		if (Date.now() > deadline) {

@@ -15,7 +15,7 @@ export interface MountEntry {
 }
 
 /** Undoes mountinfo's octal escapes (`\040` is a space). */
-export function unescapeMountField(field: string): string {
+function unescapeMountField(field: string): string {
 	return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 

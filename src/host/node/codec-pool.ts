@@ -19,9 +19,9 @@ import { codecAddonPath, type CodecAddon } from './codec-addon.js';
  * the same size as zlib level 6 (qemu-img's) at 2.4× zlib's speed per core; level 6 is 1.6× and
  * 3% smaller, level 1 2× zlib level 6's speed and 6% larger.
  */
-export const LIBDEFLATE_LEVEL = 3;
+const LIBDEFLATE_LEVEL = 3;
 /** Deflate level with Node's zlib (the fallback): 6, zlib's default and qemu-img's. */
-export const ZLIB_LEVEL = 6;
+const ZLIB_LEVEL = 6;
 
 /**
  * The worker's code (CommonJS, run with `eval`, so it needs no file next to the build).

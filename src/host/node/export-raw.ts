@@ -76,11 +76,11 @@ export class RawExportError extends Error {
  * 2–16 MiB windows and 2–8 in flight were all within noise of each other; 4 × 4 was at least
  * as fast as any for both raw and compressed grains, with the least memory of the fast ones.
  */
-export const DEFAULT_WINDOW_BYTES = 4 * 1024 * 1024;
+const DEFAULT_WINDOW_BYTES = 4 * 1024 * 1024;
 /** Windows in flight at once (see {@link DEFAULT_WINDOW_BYTES}). */
-export const DEFAULT_WINDOWS_IN_FLIGHT = 4;
+const DEFAULT_WINDOWS_IN_FLIGHT = 4;
 /** Granularity of all-zero detection: the usual filesystem block, so holes line up with blocks. */
-export const ZERO_BLOCK_BYTES = 4096;
+const ZERO_BLOCK_BYTES = 4096;
 /** Data runs are read in pieces of this size so that one window's grains inflate in parallel. */
 const READ_PIECE_BYTES = 1024 * 1024;
 

@@ -29,7 +29,7 @@ import type {
 } from '../../shared/models.js';
 
 /** The `DiskInfo` of an open disk and its layout (`notes`: what it contradicts in its VM or appliance). */
-export function buildDiskInfo(
+function buildDiskInfo(
 	disk: VirtualDisk,
 	layout: DiskLayout,
 	controller?: string,
@@ -104,7 +104,7 @@ function snapshotInfos(tree: SnapshotTree | null): SnapshotInfo[] {
 }
 
 /** `info --json` for a whole inspection (`manifestCheck`: the result of `--verify`). */
-export function buildInfoResult(inspection: Inspection, manifestCheck?: ManifestCheckInfo): InfoResult {
+function buildInfoResult(inspection: Inspection, manifestCheck?: ManifestCheckInfo): InfoResult {
 	const disks = inspection.disks.map(diskEntry);
 	const t = inspection.target;
 	let vm: VmInfo | null = null;

@@ -35,7 +35,7 @@ export function isPidAlive(pid: number): boolean {
 }
 
 /** The current host. */
-export function currentLockHost(): LockHost {
+function currentLockHost(): LockHost {
 	return { hostname: hostname(), isPidAlive };
 }
 

@@ -47,7 +47,7 @@ export interface AppPaths {
 }
 
 /** File name of the control socket inside the runtime dir. */
-export const SOCKET_FILE_NAME = 'control.sock';
+const SOCKET_FILE_NAME = 'control.sock';
 
 /** Resolves the paths from an environment (default: this process's). */
 export function appPaths(

@@ -22,7 +22,7 @@ const DANGEROUS_ENV = [
 ] as const;
 
 /** Default timeout of a tool call, in milliseconds. */
-export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
+const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
 
 /** Where tools are looked up when PATH is unset (root's tools live in sbin on Debian). */
 const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -75,7 +75,7 @@ export interface ToolResult {
 }
 
 /** The child's environment: ours minus dangerous variables, plus a fixed locale. */
-export function cleanEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+function cleanEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
 	const env: Record<string, string> = {};
 	for (const [k, v] of Object.entries(process.env)) {
 		if (v !== undefined && !(DANGEROUS_ENV as readonly string[]).includes(k)) env[k] = v;

@@ -19,7 +19,7 @@ import {
 } from './tray-menu.js';
 
 /** The tray image for a platform and state, inside the app's `resources/tray` folder. */
-export function trayIconPath(resourcesDir: string, platform: string, mounted: boolean): string {
+function trayIconPath(resourcesDir: string, platform: string, mounted: boolean): string {
 	// `nativeImage` picks up the `@2x` file beside it on high-density screens by itself.
 	const name =
 		platform === 'darwin'
@@ -33,7 +33,7 @@ export function trayIconPath(resourcesDir: string, platform: string, mounted: bo
 }
 
 /** Electron's menu template for the model; `onAction` runs the chosen item's action. */
-export function toMenuTemplate(
+function toMenuTemplate(
 	items: readonly TrayItem[],
 	onAction: (action: TrayAction) => void,
 ): MenuItemConstructorOptions[] {

@@ -15,7 +15,7 @@ import { extname, join, sep } from 'node:path';
 /** Our scheme (registered as standard and secure before `ready`). */
 export const APP_SCHEME = 'vmdk-app';
 /** The one host of the scheme. */
-export const APP_HOST = 'bundle';
+const APP_HOST = 'bundle';
 /** The window's page. */
 export const APP_PAGE_URL = `${APP_SCHEME}://${APP_HOST}/index.html`;
 

@@ -30,7 +30,7 @@ export interface MainWindowDeps {
 }
 
 /** The window's options: size, and the renderer's hardening. */
-export function mainWindowOptions(
+function mainWindowOptions(
 	deps: Pick<MainWindowDeps, 'preloadPath' | 'devTools'>,
 ): BrowserWindowConstructorOptions {
 	return {

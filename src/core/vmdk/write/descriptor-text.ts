@@ -39,7 +39,7 @@ export interface DescriptorFields {
 }
 
 /** `ddb.toolsVersion` for a disk no VMware Tools have written to: open-vmdk and QEMU write this. */
-export const TOOLS_VERSION_UNKNOWN = '2147483647';
+const TOOLS_VERSION_UNKNOWN = '2147483647';
 
 /** CID values readers treat specially: "no parent" and "no content yet". */
 const RESERVED_CIDS = new Set(['ffffffff', 'fffffffe']);

@@ -54,9 +54,9 @@ export interface WriteControl {
  * 1 MiB chunks, 8 in flight: measured on 2 GiB disks, larger chunks were not faster, and 8 keep
  * every compression worker busy while the writer waits for the oldest chunk.
  */
-export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 /** See {@link DEFAULT_CHUNK_BYTES}. */
-export const DEFAULT_CHUNKS_IN_FLIGHT = 8;
+const DEFAULT_CHUNKS_IN_FLIGHT = 8;
 
 /**
  * Reads `[startBytes, endBytes)` of `source` chunk by chunk (positions past the source's end read
@@ -159,7 +159,7 @@ async function readChunk(source: WriteSource, offsetBytes: number, length: numbe
 }
 
 /** True if `words[start, end)` are all zero. */
-export function isZeroWords(words: Uint32Array, start: number, end: number): boolean {
+function isZeroWords(words: Uint32Array, start: number, end: number): boolean {
 	let w = start;
 	// Four at a time: data usually differs in the first word, zeros run at memory speed.
 	for (; w + 4 <= end; w += 4) {

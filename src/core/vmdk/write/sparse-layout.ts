@@ -14,8 +14,6 @@ export const GRAIN_BYTES = GRAIN_SECTORS * SECTOR_SIZE_BYTES;
 export const GT_BYTES = GTES_PER_GT * 4;
 /** Sectors of one grain table. */
 export const GT_SECTORS = GT_BYTES / SECTOR_SIZE_BYTES;
-/** Virtual bytes one grain table covers (32 MiB). */
-export const GT_COVERS_BYTES = GTES_PER_GT * GRAIN_BYTES;
 /** Sectors reserved for an embedded descriptor (10 KiB, as VMware and QEMU reserve). */
 export const EMBEDDED_DESCRIPTOR_SECTORS = 20;
 

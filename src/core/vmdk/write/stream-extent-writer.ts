@@ -34,8 +34,6 @@ export class StreamExtentWriter {
 	private tableUsed = false;
 	/** Grains written so far. */
 	grainsWritten = 0;
-	/** Compressed bytes of grain data written (without markers and padding). */
-	compressedBytes = 0;
 
 	private constructor(file: WritableFile, header: SparseHeaderFields) {
 		this.file = file;
@@ -106,7 +104,6 @@ export class StreamExtentWriter {
 				SECTOR_SIZE_BYTES;
 			if (pad > 0) push(new Uint8Array(pad));
 			this.grainsWritten++;
-			this.compressedBytes += data.length;
 		}
 		if (bytes === 0) return;
 		this.nextSector += bytes / SECTOR_SIZE_BYTES;

@@ -38,7 +38,7 @@ export type WriteSubformat = (typeof WRITE_SUBFORMATS)[number];
  * Sectors per piece of a split disk: 2047 MiB, what VMware writes (QEMU writes 2 GiB); the
  * last piece holds the rest.
  */
-export const SPLIT_EXTENT_SECTORS = 4192256;
+const SPLIT_EXTENT_SECTORS = 4192256;
 
 /** Options of {@link writeVmdk}. */
 export interface WriteVmdkOptions extends WriteControl {
