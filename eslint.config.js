@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Lint, including the layer rules of DESIGN.md (§5.3 of STYLE.md): imports only point down.
+// Lint, including the layer rules of docs/architecture.md ("Layers"): imports only point down.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
@@ -125,8 +125,8 @@ export default tseslint.config(
 	},
 	{
 		// Electron main: a thin shell over the daemon. It reaches the daemon only through
-		// daemon/client.ts (DESIGN's layer table also lets it read core's data, e.g. the
-		// openable extensions); `ipcMain` only in ipc/ipc-main.ts, where every sender is checked.
+		// daemon/client.ts (and may read core's data, e.g. the openable extensions); `ipcMain` only
+		// in ipc/ipc-main.ts, where every sender is checked.
 		files: ['src/main/**/*.ts'],
 		rules: {
 			'no-restricted-imports': [

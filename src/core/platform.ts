@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /**
- * What the engine needs from its host, passed in so that `src/core` has no I/O of its own
- * (STYLE §1, §3). `src/host/node` implements it with `node:fs` and `node:zlib`; tests can too.
+ * What the engine needs from its host, passed in so that `src/core` has no I/O of its own and
+ * the same code reads files, memory and test fixtures. `src/host/node` implements it with
+ * `node:fs` and `node:zlib`; tests can too.
  */
 
 /** An open file with positional reads. */

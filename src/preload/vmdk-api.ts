@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /**
  * `window.vmdk`, built over an `ipcRenderer`-like object: domain verbs, nothing of Electron or
- * Node (STYLE §9). Each verb maps to one channel of the shared contract; every channel is checked
- * against the `vmdk:` prefix and the allow-list before a message leaves, so a bug (or a page
- * that got hold of the object) cannot reach another channel. Listeners get the payload only —
- * never Electron's event, which would hand the page `sender`.
+ * Node, so the page holds no general IPC. Each verb maps to one channel of the shared contract;
+ * every channel is checked against the `vmdk:` prefix and the allow-list before a message leaves,
+ * so a bug (or a page that got hold of the object) cannot reach another channel. Listeners get the
+ * payload only — never Electron's event, which would hand the page `sender`.
  *
  * Only types are imported from the contract: the sandboxed preload is one small CommonJS file
  * (Electron's sandboxed preloads cannot load ES modules), and the contract's runtime part pulls

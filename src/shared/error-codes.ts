@@ -3,7 +3,7 @@ import type { VmdkErrorCode } from '../core/index.js';
 
 /**
  * Codes raised outside the engine (CLI, host tools, daemon). A runtime list so that tests can
- * check that every code has a user message and an exit status (STYLE §40).
+ * check that every code has a user message and an exit status.
  */
 export const APP_ERROR_CODES = [
 	/** The command line is wrong (unknown option, missing argument). */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
- * Serialisable models that cross processes (CLI JSON, daemon protocol, renderer). They follow
- * DESIGN.md's CLI contract; fields may be added, never renamed.
+ * Serialisable models that cross processes (CLI JSON, daemon protocol, renderer). They are the
+ * CLI's `--json` contract (README "The command line"); fields may be added, never renamed.
  */
 
 /** One image of a snapshot chain (`info` chain[], leaf first). */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
- * The words users see for every error code, shared by the CLI, the window and the tray (STYLE
- * §46–47). `title` is a short phrase; `description` says what it means and what to do. The
+ * The words users see for every error code, shared by the CLI, the window and the tray, so each
+ * failure reads the same wherever it shows. `title` is a short phrase; `description` says what it means and what to do. The
  * technical detail (file, byte offset) stays in the error's own message. The table is typed
  * `Record<ErrorCode, …>`, so adding a code without a message does not compile.
  */

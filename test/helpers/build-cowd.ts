@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Builds ESX sparse ("COWD", vmfsSparse) extent files in memory, for unit tests, the qemu-img
-// differential and snapshot chains. Layout (FORMAT-NOTES.md §3): 2048-byte header, grain
+// differential and snapshot chains. Layout (docs/vmdk-format.md §3): 2048-byte header, grain
 // directory at sector 4, one 4096-entry grain table per directory entry that has grains, then the
 // grains. Entries are u32 sector numbers; 0 = not in this layer.
 import { ascii, bytes, u32le, zeros } from './bytes.js';

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Builds seSparse extent files in memory, for unit tests, the qemu-img differential and snapshot
-// chains. Layout (FORMAT-NOTES.md §5, QEMU block/vmdk.c), in sectors: 0 const header, 1 volatile
-// header, 2 journal header, 3 journal, 4.. grain directory, then grain tables (64 sectors each),
-// free bitmap, back-map (one sector each) and the grains (8 sectors each).
+// chains. Layout (docs/vmdk-format.md §5, QEMU block/vmdk.c), in sectors: 0 const header, 1
+// volatile header, 2 journal header, 3 journal, 4.. grain directory, then grain tables (64 sectors
+// each), free bitmap, back-map (one sector each) and the grains (8 sectors each).
 import { bytes, u64le, zeros } from './bytes.js';
 
 const SECTOR = 512;

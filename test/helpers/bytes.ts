@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Building binary structures inline in tests, one field a line (STYLE §36).
+// Building binary structures inline in tests, one field a line: each value sits beside its field.
 
 export type ByteChunk = Uint8Array | number[];
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Golden differential suite (STYLE §35): every VMDK variant qemu-img writes, and a three-level
+// Golden differential suite: every VMDK variant qemu-img writes, and a three-level
 // snapshot chain, must export byte-identical to `qemu-img convert -O raw` of the same file,
 // through the real CLI; the export must be sparse; and random reads through openDisk must
 // match qemu's raw image. No FUSE needed.

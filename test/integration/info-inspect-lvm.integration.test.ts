@@ -20,7 +20,7 @@ import { makeTempDir } from '../helpers/temp-dir.js';
 import { describeNeeding, rootMissing } from '../helpers/capability.js';
 
 const MIB = 1024 * 1024;
-/** losetup and pvcreate need root; without it the test skips, CI must not (STYLE §38). */
+/** losetup and pvcreate need root; without it the test skips, CI must not. */
 
 /** lvm2 settings for a machine without udev and device-mapper. */
 const LVM_CONFIG = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';

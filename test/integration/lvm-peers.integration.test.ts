@@ -21,7 +21,7 @@ import { FileByteSource } from '../../src/host/node/file-byte-source.js';
 import { describeNeeding, rootMissing } from '../helpers/capability.js';
 
 const MIB = 1024 * 1024;
-/** losetup and pvcreate need root; a developer laptop without it skips, CI must not (STYLE §38). */
+/** losetup and pvcreate need root; a developer laptop without it skips, CI must not. */
 
 /** lvm2 settings for a machine without udev and device-mapper. */
 const LVM_CONFIG = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';

@@ -3,7 +3,7 @@ import { assertReadInRange, type ByteSource } from '../io/byte-source.js';
 import type { Descriptor } from '../vmdk/descriptor.js';
 import type { ExtentReader } from './extent-reader.js';
 
-/** One image of a snapshot chain, as `info` shows it (DESIGN.md `chain[]`). */
+/** One image of a snapshot chain, as `info` shows it (`chain[]` of `DiskInfo`). */
 export interface ChainLink {
 	/** Path of the descriptor (or the monolithic file) of this image. */
 	readonly path: string;

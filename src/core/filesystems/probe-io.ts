@@ -104,7 +104,10 @@ export class ProbeReader {
 	}
 }
 
-/** Throws the typed error for "signature found, structure broken" (STYLE §20). */
+/**
+ * Throws the typed error for "signature found, structure broken" (a probe that finds no
+ * signature returns undefined instead: "not this filesystem" is not an error).
+ */
 export function damaged(
 	what: string,
 	reason: string,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 import { VmdkError, type ErrorLocation } from '../errors.js';
 
-/** Safety caps on sizes and counts read from files (STYLE §19). */
+/** Safety caps on sizes and counts read from files: every one is hostile until checked. */
 export const Limits = {
 	/** Largest text descriptor we parse (QEMU reads at most 20 sectors embedded; files are small). */
 	DESCRIPTOR_MAX_BYTES: 1024 * 1024,

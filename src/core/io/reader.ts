@@ -3,7 +3,8 @@ import { VmdkError, type ErrorLocation } from '../errors.js';
 
 /**
  * A little-endian cursor over a byte array. Structs are read field by field in order, so
- * offsets follow from the reads instead of being typed in (STYLE §16).
+ * offsets follow from the reads instead of being typed in (a typed-in offset is how a
+ * reader ends up one field off).
  */
 export class Reader {
 	private readonly view: DataView;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /**
- * Reading the compressed grains of a streamOptimized extent (FORMAT-NOTES.md §4): each grain is
+ * Reading the compressed grains of a streamOptimized extent (docs/vmdk-format.md §4): each grain is
  * a record — with markers, a 12-byte marker (u64 LBA, u32 size) and zlib data — inflated through
- * the platform and kept in a bounded cache. Without markers (an old compressed sparse extent)
- * the compressed size is unknown and zlib stops at the end of its stream.
+ * the platform and kept in a bounded cache. Without markers (an old compressed sparse extent) the
+ * compressed size is unknown and zlib stops at the end of its stream.
  *
  * Speed: records that follow each other in the file (as a stream writes them) are fetched with
  * one read, a record's size is known from where the next grain's record starts, and up to

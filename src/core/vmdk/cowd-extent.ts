@@ -4,7 +4,7 @@
  * header, a grain directory of u32 sector numbers, grain tables of 4096 u32 sector numbers, and
  * grains. An entry of 0 means "not in this layer", so the parent shows through.
  *
- * Layout: FORMAT-NOTES.md §3 (libyal field offsets), cross-checked against QEMU's
+ * Layout: docs/vmdk-format.md §3 (libyal field offsets), cross-checked against QEMU's
  * `block/vmdk.c` (`vmdk_open_vmfs_sparse`), which is also our differential peer.
  *
  * Decisions:
@@ -42,7 +42,7 @@ const NAME_FIELD_BYTES = 60;
 const DESCRIPTION_FIELD_BYTES = 512;
 const PARENT_FILE_NAME_BYTES = 1024;
 
-/** The parsed COWD header (FORMAT-NOTES.md §3). */
+/** The parsed COWD header (docs/vmdk-format.md §3). */
 export interface CowdHeader {
 	/** Header version; 1. */
 	readonly version: number;

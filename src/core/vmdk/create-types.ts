@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
  * The `createType` values of a VMDK descriptor and what each means for opening the disk.
- * Names follow VMware's Virtual Disk Format 1.1 / 5.0 technotes (FORMAT-NOTES.md §1); the
+ * Names follow VMware's Virtual Disk Format 1.1 / 5.0 technotes (docs/vmdk-format.md §1); the
  * `2Gb…` spellings are older VMware products' and are read as their `twoGb…` twins.
  * Matching is case-insensitive because hand-edited descriptors vary; we report the canonical
  * spelling.
@@ -21,7 +21,8 @@ export const CREATE_TYPES = [
 	'vmfsSparse',
 	'seSparse',
 	'custom',
-	// Raw-device types: only with `allowRawDevices` (DESIGN.md "Safety rules").
+	// Raw-device types: only with `allowRawDevices` (docs/vmdk-format.md §1: a crafted descriptor
+	// must not make us read a host disk).
 	'fullDevice',
 	'partitionedDevice',
 	'vmfsRaw',

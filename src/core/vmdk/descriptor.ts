@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * The VMDK text descriptor (FORMAT-NOTES.md §1): a `# Disk DescriptorFile` header, `key=value`
+ * The VMDK text descriptor (docs/vmdk-format.md §1): a `# Disk DescriptorFile` header, `key=value`
  * lines, extent lines (`RW 6144 FLAT "disk-flat.vmdk" 0`) and the disk database (`ddb.*`).
  *
  * Decisions:

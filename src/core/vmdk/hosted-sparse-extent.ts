@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
  * Reader for one hosted sparse extent ("KDMV"): monolithicSparse, the pieces of
- * twoGbMaxExtentSparse, hosted snapshot deltas and streamOptimized (FORMAT-NOTES.md §2, §4).
+ * twoGbMaxExtentSparse, hosted snapshot deltas and streamOptimized (docs/vmdk-format.md §2, §4).
  *
  * Lookup: grain = sector / grainSize; the grain directory gives the grain table, whose entry
  * gives the sector of the grain: 0 = unallocated, 1 = zeros when the zeroed-grain flag is set

@@ -2,7 +2,7 @@
 /**
  * seSparse ("space-efficient sparse") extents, the `SESPARSE` data files of ESXi snapshots and
  * linked clones. The format is not officially documented; we follow QEMU's reader
- * (`block/vmdk.c`, `vmdk_open_se_sparse`) and FORMAT-NOTES.md §5, and are as strict as QEMU:
+ * (`block/vmdk.c`, `vmdk_open_se_sparse`) and docs/vmdk-format.md §5, and are as strict as QEMU:
  *
  * - sector 0 holds the const header (u64 fields, then (offset, size) pairs in sectors for each
  *   region: volatile header, journal header, journal, grain directory, grain tables, free
@@ -54,7 +54,7 @@ const SESPARSE_DEFAULT_GT_CACHE_ENTRIES = 128;
 
 /** Top 32 bits of an allocated grain-directory entry (QEMU's strict check). */
 const GD_ALLOCATED_HIGH = 0x10000000;
-/** Grain-table entry kinds: the top nibble of the u64 (FORMAT-NOTES.md §5). */
+/** Grain-table entry kinds: the top nibble of the u64 (docs/vmdk-format.md §5). */
 const SeSparseGteKind = {
 	UNALLOCATED: 0x0,
 	UNMAPPED: 0x1,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * The grain index of a hosted sparse extent (FORMAT-NOTES.md §2): the grain directory (GD, read
+ * The grain index of a hosted sparse extent (docs/vmdk-format.md §2): the grain directory (GD, read
  * whole at open: 4 bytes per 32 MiB of disk at the default grain) and the grain tables it names
  * (GT, 512 u32 grain-table entries each, loaded lazily into a bounded cache) — or, for a stream
  * whose footer is lost, the tables a marker scan rebuilt in memory.

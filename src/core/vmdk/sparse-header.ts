@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /**
  * The 512-byte header of a hosted sparse extent ("KDMV"): monolithicSparse, twoGbMaxExtentSparse
- * pieces, hosted snapshots and streamOptimized. Layout: FORMAT-NOTES.md §2 (VMware Virtual Disk
- * Format 1.1 §"Hosted Sparse Extent Header"; QEMU block/vmdk.c `VMDK4Header`). Every field is
- * validated here (STYLE §19) except those that need the file size, which the extent checks.
+ * pieces, hosted snapshots and streamOptimized. Layout: docs/vmdk-format.md §2 (VMware Virtual
+ * Disk Format 1.1 §"Hosted Sparse Extent Header"; QEMU block/vmdk.c `VMDK4Header`). Every field
+ * is validated here (the file is hostile until checked) except those that need the file size,
+ * which the extent checks.
  * Also reads the header and the embedded descriptor from an extent file.
  */
 import { VmdkError, type ErrorLocation } from '../errors.js';
@@ -48,7 +49,7 @@ export const SparseFlag = {
 export const CompressAlgorithm = {
 	/** Grains stored as is. */
 	NONE: 0,
-	/** zlib/deflate (FORMAT-NOTES §4: in practice an RFC 1950 stream). */
+	/** zlib/deflate (docs/vmdk-format.md §4: in practice an RFC 1950 stream). */
 	DEFLATE: 1,
 } as const;
 
@@ -196,7 +197,7 @@ export function parseSparseHeader(bytes: Uint8Array, location: ErrorLocation = {
 	}
 
 	const gdAtEnd = gdOffsetRaw === GD_AT_END;
-	// Converted after the GD_AT_END compare (STYLE §18).
+	// Converted after the GD_AT_END compare: all ones does not fit a number.
 	const gdOffsetSectors = gdAtEnd ? 0 : toSafeNumber(gdOffsetRaw, 'gdOffset', at(gdAt));
 	const grainsPerGd = grainSizeSectors * GTES_PER_GT;
 	return {
@@ -262,7 +263,7 @@ export async function readEmbeddedDescriptor(
 	return nul < 0 ? bytes : bytes.subarray(0, nul);
 }
 
-/** `0x564d444b`-style hex of a u32 (STYLE §21). */
+/** `0x564d444b`-style hex of a u32, for signature errors (expected vs. found). */
 function hex32(v: number): string {
 	return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * streamOptimized pieces of a hosted sparse extent (FORMAT-NOTES.md §4; VMware Virtual Disk
+ * streamOptimized pieces of a hosted sparse extent (docs/vmdk-format.md §4; VMware Virtual Disk
  * Format 1.1 §"Stream-Optimized Compressed Sparse Extents"): grain and metadata markers, the
  * footer that holds the real header when `gdOffset` is GD_AT_END, and the marker scan that
  * rebuilds the grain index of a stream whose footer is missing or damaged.

@@ -6,7 +6,7 @@
  * a double quote, `|7C` a bar). Facts checked against libvirt's `src/vmx/vmx.c` and real files;
  * no code copied.
  *
- * Decisions (DESIGN.md asks us to write them down):
+ * Decisions:
  * - Keys are stored lower-cased; a repeated key keeps its last value, as VMware does on reload.
  * - A line that is neither blank, a comment nor `key = value`, or that holds control characters
  *   (binary junk), is a `VMX_BAD_FILE` error naming the line; we do not guess.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /**
- * The error every external command raises when it fails (STYLE §30): it keeps what was run and
+ * The error every external command raises when it fails: it keeps what was run and
  * what it said, so the mount error can name each helper tried and its stderr line.
  */
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
- * Loop devices over the daemon's FUSE files (root only). Attach and detach are serialised
- * (STYLE §33): `losetup --find` races with itself when run in parallel.
+ * Loop devices over the daemon's FUSE files (root only). Attach and detach are serialised:
+ * `losetup --find` races with itself when run in parallel.
  */
 import { ToolError } from '../common/tool-error.js';
 import { runTool } from '../node/run-tool.js';

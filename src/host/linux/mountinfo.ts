@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/** Reads `/proc/self/mountinfo` (machine-readable, STYLE §31) to see what is mounted where. */
+/** What is mounted where, from `/proc/self/mountinfo` (machine-readable, unlike `mount`'s text). */
 import { readFile } from 'node:fs/promises';
 
 /** One mount. */

@@ -57,7 +57,7 @@ export function appPaths(
 	const home = env.HOME ?? homedir();
 	const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
 	// macOS keeps everything, the socket included, in the app's Application Support folder
-	// (DESIGN.md); the environment overrides still win.
+	// (README "Where things live"); the environment overrides still win.
 	const macSupport =
 		platform === 'darwin' ? join(home, 'Library', 'Application Support', 'VMDK Mounter') : undefined;
 	const runtimeDir =

@@ -12,7 +12,7 @@ import { ToolError } from '../common/tool-error.js';
 
 const log = createDebug('vmdk:host:tool');
 
-/** Variables removed from every child's environment (STYLE §32). */
+/** Variables removed from every child's environment: they would inject code or change output. */
 const DANGEROUS_ENV = [
 	'NODE_OPTIONS',
 	'LD_PRELOAD',

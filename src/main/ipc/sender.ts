@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
  * Who sent an IPC message, and the one rule for trusting it: the main frame of one of our
- * windows, showing our own page (STYLE §8; Electron's security checklist, "validate the sender
+ * windows, showing our own page (Electron's security checklist, "validate the sender
  * of all IPC messages"). A subframe, another window, or our window after it navigated away is
  * refused before any argument is looked at. The app builds the sender from Electron's
  * `event.senderFrame`; the e2e host from Playwright's calling frame.

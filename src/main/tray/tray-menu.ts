@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
- * The menu-bar (tray) menu as a pure function of the daemon's mount list and connection state
- * (STYLE §48): main rebuilds it on every change event, so an "Unmount" item is never stale.
+ * The menu-bar (tray) menu as a pure function of the daemon's mount list and connection state:
+ * main rebuilds it on every change event, so an "Unmount" item is never stale.
  * Every mounted volume — whoever mounted it, the window, Finder or the CLI — is listed under its
  * disk with Reveal and Unmount; then Unmount All, Open…, the window, and the two ways to quit:
  * plain Quit leaves the volumes mounted (the daemon keeps them), "Unmount All and Quit" does not.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
  * The one window: our bundled page in a sandboxed, context-isolated renderer without Node
- * (Electron's security checklist items 2–4, 7, 13–15; STYLE §11). The page reaches the app only
+ * (Electron's security checklist items 2–4, 7, 13–15). The page reaches the app only
  * through the preload's `window.vmdk`. It cannot navigate anywhere or open windows; links to the
  * allow-listed help pages go to the browser; every permission request (camera, notifications,
  * clipboard, …) is refused; `<webview>` cannot be attached.

@@ -186,7 +186,7 @@ describe('host parsing', () => {
 			'/run/user/5/vmdk-mounter/control.sock',
 		);
 		expect(appPaths({ HOME: '/h', VMDK_MOUNTER_MOUNT_ROOT: '/mnt/v' }).mountRootOverride).toBe('/mnt/v');
-		// macOS: the socket where DESIGN.md puts it; overrides still win.
+		// macOS: the socket in Application Support (README "Where things live"); overrides still win.
 		const mac = appPaths({ HOME: '/Users/me' }, 'darwin');
 		expect(mac.socketPath).toBe('/Users/me/Library/Application Support/VMDK Mounter/control.sock');
 		expect(mac.settingsPath).toBe('/Users/me/Library/Application Support/VMDK Mounter/settings.json');

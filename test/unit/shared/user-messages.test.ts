@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// STYLE §40: every error code a user can see has a message, and the table has no extras.
+// Every error code a user can see has a message, and the table has no extras.
 import { describe, expect, it } from 'vitest';
 import { VMDK_ERROR_CODES } from '../../../src/core/index.js';
 import { APP_ERROR_CODES } from '../../../src/shared/error-codes.js';

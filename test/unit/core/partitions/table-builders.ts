@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Byte builders for partition tables and LVM2 PVs, one field a line (STYLE §36). Shared by
+// Byte builders for partition tables and LVM2 PVs, one field a line. Shared by
 // the partition, volume and mutation tests. CRCs use our crc32, which crc32.test.ts checks
 // against published vectors and zlib.
 import { crc32, crc32Update } from '../../../../src/core/partitions/crc32.js';

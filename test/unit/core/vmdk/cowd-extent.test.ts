@@ -320,7 +320,7 @@ describe('COWD reads', () => {
 		expect(file.closed).toBe(true);
 	});
 
-	// STYLE §37: the same reads from bytes in memory and from a file on disk.
+	// The same reads from bytes in memory and from a file on disk.
 	for (const shape of ['memory', 'disk'] as const) {
 		it(`reads the same bytes from ${shape}`, async () => {
 			const image = buildCowdExtent(small);
