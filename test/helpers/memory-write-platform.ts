@@ -4,10 +4,11 @@
 import { deflateSync } from 'node:zlib';
 import type { VmdkWritePlatform, WritableFile } from '../../src/core/index.js';
 import type { MemoryPlatform } from './memory-platform.js';
+import { prng, randomBytes } from './prng.js';
 
 /** Writes files named `name` as `<dir>/<name>` in `target`. */
 export function memoryWritePlatform(target: MemoryPlatform, dir: string, seed = 1): VmdkWritePlatform {
-	let state = seed >>> 0;
+	const random = prng(seed);
 	return {
 		async createFile(name: string): Promise<WritableFile> {
 			const path = `${dir}/${name}`;
@@ -39,12 +40,7 @@ export function memoryWritePlatform(target: MemoryPlatform, dir: string, seed = 
 			return grains.map((g) => new Uint8Array(deflateSync(g)));
 		},
 		randomBytes(length) {
-			const out = new Uint8Array(length);
-			for (let i = 0; i < length; i++) {
-				state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-				out[i] = state >>> 24;
-			}
-			return out;
+			return randomBytes(length, random);
 		},
 	};
 }

@@ -16,24 +16,10 @@ import {
 import { nodePlatform } from '../../src/host/node/node-platform.js';
 import { buildCowdExtent } from '../helpers/build-cowd.js';
 import { buildSeSparseExtent } from '../helpers/build-sesparse.js';
+import { randomBytes } from '../helpers/prng.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const SECTOR = 512;
-
-/** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
-function randomBytes(length: number, seed: number): Uint8Array {
-	const out = new Uint8Array(length);
-	let x = seed >>> 0 || 1;
-	for (let i = 0; i < length; i++) {
-		x ^= x << 13;
-		x >>>= 0;
-		x ^= x >>> 17;
-		x ^= x << 5;
-		x >>>= 0;
-		out[i] = x & 0xff;
-	}
-	return out;
-}
 
 function descriptor(createType: string, sectors: number, type: string, file: string): string {
 	return [

@@ -20,6 +20,7 @@ import { createHost, loadFuse3Addon, type Host } from '../../src/host/index.js';
 import { createLinuxHost } from '../../src/host/linux/linux-host.js';
 import { describeNeeding } from '../helpers/capability.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { prng, randomInt } from '../helpers/prng.js';
 
 const MIB = 1024 * 1024;
 
@@ -137,11 +138,8 @@ describeNeeding(missing(), 'FUSE export (both bindings)', () => {
 		});
 
 		it('answers random reads, across the end too, and concurrent readers', async () => {
-			let seed = 7;
-			const rand = (n: number): number => {
-				seed = (seed * 1103515245 + 12345) % 2147483648;
-				return seed % n;
-			};
+			const random = prng(7);
+			const rand = (n: number): number => randomInt(random, n);
 			const reads = Array.from({ length: 48 }, () => {
 				const offset = rand(disk.sizeBytes + 1000);
 				const length = 1 + rand(300_000);

@@ -27,6 +27,7 @@ import {
 } from '../unit/core/filesystems/hfs-builders.js';
 import { FileByteSource } from '../../src/host/node/file-byte-source.js';
 import { describeNeeding, rootMissing } from '../helpers/capability.js';
+import { prng } from '../helpers/prng.js';
 
 const MIB = 1024 * 1024;
 
@@ -528,18 +529,6 @@ async function makeNtfsWithHiberfil(path: string, magic: string, files: number):
 let isoSourceDir = '';
 function makeIso(path: string, args: string[], label = 'Install Disc Joliet Name 2026'): void {
 	run('genisoimage', ['-quiet', ...args, '-V', label, '-o', path, isoSourceDir]);
-}
-
-/** Deterministic PRNG (mulberry32) so mutation failures reproduce. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
 }
 
 /** Probes with a time limit: a hang is a failure, not a stuck suite. */

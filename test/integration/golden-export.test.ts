@@ -20,6 +20,7 @@ import {
 	ensureCliBuilt,
 	makeReferenceDisk,
 } from '../fixtures/reference-disk.js';
+import { prng } from '../helpers/prng.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -48,15 +49,6 @@ function qemuRawOf(name: string): Promise<string> {
 		qemuRaw.set(name, p);
 	}
 	return p;
-}
-
-/** A deterministic PRNG so a failure names a reproducible range. */
-function lcg(seed: number): () => number {
-	let s = seed >>> 0;
-	return () => {
-		s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-		return s / 2 ** 32;
-	};
 }
 
 const ALL = [...REFERENCE_VARIANTS, CHAIN_LEAF];
@@ -89,7 +81,7 @@ describe.each(ALL)('%s', (name) => {
 		const disk = await openDisk(join(dir, `${name}.vmdk`), nodePlatform);
 		try {
 			expect(disk.sizeBytes).toBe(qemu.length);
-			const rand = lcg(name.length * 7919);
+			const rand = prng(name.length * 7919);
 			// Interesting spots (partition starts, grain and window edges, the written islands) plus random ones.
 			const MiB = 1024 * 1024;
 			const spots = [

@@ -12,7 +12,8 @@ import { openHostedSparseExtent, type HostedSparseExtent } from '../../src/core/
 import { readEmbeddedDescriptor } from '../../src/core/vmdk/sparse-header.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
-import { buildStreamOptimized, expectSameBytes, pattern } from '../unit/core/vmdk/sparse-fixtures.js';
+import { buildStreamOptimized, expectSameBytes } from '../unit/core/vmdk/sparse-fixtures.js';
+import { prng, randomBytes, randomInt } from '../helpers/prng.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -113,11 +114,8 @@ async function checkAgainstQemu(
 		}
 	}
 
-	let seed = 12345;
-	const rand = (n: number) => {
-		seed = (seed * 1103515245 + 12345) >>> 0;
-		return seed % n;
-	};
+	const random = prng(12345);
+	const rand = (n: number): number => randomInt(random, n);
 	for (let i = 0; i < 200; i++) {
 		const offset = rand(expected.length);
 		const length = 1 + rand(Math.min(expected.length - offset, i % 4 === 0 ? 3 * MiB : 70_000));
@@ -131,15 +129,15 @@ async function checkAgainstQemu(
 beforeAll(async () => {
 	({ dir, cleanup } = await makeTempDir('hosted-sparse-qemu-'));
 	const raw = new Uint8Array(RAW_SIZE_BYTES);
-	raw.set(pattern(MiB, 1), 0); // random
+	raw.set(randomBytes(MiB, 1), 0); // random
 	const text = new TextEncoder().encode('compressible VMDK text 0123456789\n');
 	for (let at = MiB; at < 2 * MiB; at += text.length)
 		raw.set(text.subarray(0, Math.min(text.length, 2 * MiB - at)), at);
 	// 2..3 MiB zeros; scattered small writes after that, and the partial last grain.
-	raw.set(pattern(4096, 2), 3 * MiB + 512);
-	raw.set(pattern(100, 3), 4 * MiB + 65536 * 3 + 17);
+	raw.set(randomBytes(4096, 2), 3 * MiB + 512);
+	raw.set(randomBytes(100, 3), 4 * MiB + 65536 * 3 + 17);
 	raw.set(new Uint8Array(200_000).fill(0x5a), 5 * MiB - 100_000);
-	raw.set(pattern(3 * 1024, 4), 6 * MiB);
+	raw.set(randomBytes(3 * 1024, 4), 6 * MiB);
 	await writeFile(join(dir, 'disk.raw'), raw);
 }, 120_000);
 

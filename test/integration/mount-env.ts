@@ -12,6 +12,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CLI_BIN } from '../fixtures/reference-disk.js';
+import { randomBytes } from '../helpers/prng.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const MIB = 1024 * 1024;
@@ -71,9 +72,7 @@ export interface Fixtures {
 async function makeContent(dir: string): Promise<KnownFile[]> {
 	await mkdir(dir, { recursive: true });
 	await writeFile(join(dir, 'hello.txt'), 'Hello from inside a VMDK\n');
-	const random = new Uint8Array(300_000);
-	for (let i = 0; i < random.length; i++) random[i] = (i * 2654435761) >>> 24;
-	await writeFile(join(dir, 'data.bin'), random);
+	await writeFile(join(dir, 'data.bin'), randomBytes(300_000, 1));
 	return Promise.all(
 		['hello.txt', 'data.bin'].map(async (name) => ({ name, sha256: await sha256(join(dir, name)) })),
 	);

@@ -23,23 +23,12 @@ import { buildOvf } from '../helpers/build-ovf.js';
 import { buildTar, type BuiltTar } from '../helpers/build-tar.js';
 import { MemoryPlatform } from '../helpers/memory-platform.js';
 import { memoryWritePlatform } from '../helpers/memory-write-platform.js';
+import { prng, seedFromEnv } from '../helpers/prng.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
-const SEED = Number(process.env.VMDK_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = seedFromEnv('VMDK_FUZZ_SEED');
 const ITERATIONS = Number(process.env.VMDK_FUZZ_ITERATIONS ?? 1000);
 const HANG_MS = 10_000;
-
-/** mulberry32: a small, well-known seeded PRNG. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 /** The CID every fixture gets instead of the random one qemu-img writes. */
 const PINNED_CID = '5eed0c1d';

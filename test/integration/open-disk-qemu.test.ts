@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VmdkError, openDisk, type OpenDiskOptions, type VirtualDisk } from '../../src/core/index.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
+import { prng } from '../helpers/prng.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const run = promisify(execFile);
@@ -26,18 +27,6 @@ const RANDOM_REGIONS: [number, number][] = [
 let dir = '';
 let cleanup: () => Promise<void> = async () => {};
 let reference = new Uint8Array(0);
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 /** Byte equality without vitest's slow element-by-element diff of large arrays. */
 function expectBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {

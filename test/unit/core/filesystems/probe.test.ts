@@ -13,6 +13,7 @@ import { udfUuidFromVolumeSetId } from '../../../../src/core/filesystems/udf.js'
 import { ascii } from '../../../helpers/bytes.js';
 import { buildExt, buildFat, buildNtfs } from './fs-builders.js';
 import { buildHfsPlusVolume, buildHfsVolume } from './hfs-builders.js';
+import { prng, randomBytes } from '../../../helpers/prng.js';
 
 const probe = (bytes: Uint8Array): ReturnType<typeof probeFilesystem> =>
 	probeFilesystem(new MemoryByteSource(bytes));
@@ -223,16 +224,12 @@ describe('probeFilesystem on random bytes behind each signature', () => {
 	];
 
 	it('never throws, and damaged results always carry a typed reason', async () => {
-		let seed = 0x1234567;
-		const random = (): number => {
-			seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-			return seed >>> 8;
-		};
+		const random = prng(0x1234567);
 		for (const [name, offset, signature] of SIGNATURES) {
 			for (let round = 0; round < 40; round++) {
 				const bytes = new Uint8Array(1024 * 1024);
 				// Random bytes in the first 160 KiB (all the probes look at), zeros elsewhere.
-				for (let i = 0; i < 160 * 1024; i++) bytes[i] = random() & 0xff;
+				bytes.set(randomBytes(160 * 1024, random));
 				bytes.set(signature, offset);
 				if (name === 'udf') bytes.set(ascii('BEA01'), 32769);
 				const info = await probe(bytes);

@@ -23,18 +23,19 @@ import {
 import { buildOvf, type OvfDiskSpec } from '../../../helpers/build-ovf.js';
 import { buildTar, type TarEntry } from '../../../helpers/build-tar.js';
 import { MemoryPlatform } from '../../../helpers/memory-platform.js';
-import { buildStreamOptimized, expectSameBytes, pattern } from '../vmdk/sparse-fixtures.js';
+import { buildStreamOptimized, expectSameBytes } from '../vmdk/sparse-fixtures.js';
+import { randomBytes } from '../../../helpers/prng.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const CAPACITY_SECTORS = 2048;
 const GRAIN_SECTORS = 128;
 
-/** A stream-optimized VMDK of 1 MiB whose grains hold `pattern(…, seed)`; and its raw bytes. */
+/** A stream-optimized VMDK of 1 MiB whose grains hold `randomBytes(…, seed)`; and its raw bytes. */
 function streamDisk(name: string, seed: number): { vmdk: Uint8Array; raw: Uint8Array } {
 	const raw = new Uint8Array(CAPACITY_SECTORS * 512);
 	const grains = new Map<number, Uint8Array>();
 	for (const g of [0, 3, 15]) {
-		const data = pattern(GRAIN_SECTORS * 512, seed + g);
+		const data = randomBytes(GRAIN_SECTORS * 512, seed + g);
 		grains.set(g, data);
 		raw.set(data, g * GRAIN_SECTORS * 512);
 	}

@@ -20,23 +20,12 @@ import {
 	mbrSector,
 	resignGpt,
 } from './table-builders.js';
+import { prng, seedFromEnv } from '../../../helpers/prng.js';
 
 const ITERATIONS_PER_IMAGE = 500;
-const SEED = Number(process.env.VMDK_MUTATION_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = seedFromEnv('VMDK_MUTATION_SEED');
 /** A single listVolumes call on these small images takes milliseconds; this means a hang. */
 const HANG_MS = 5000;
-
-/** mulberry32: small, fast, reproducible. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-	};
-}
 
 interface Subject {
 	name: string;

@@ -21,6 +21,7 @@ import {
 	type CowdBuildOptions,
 } from '../../../helpers/build-cowd.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
+import { prng, randomInt } from '../../../helpers/prng.js';
 
 const SECTOR = 512;
 const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
@@ -367,11 +368,8 @@ describe('COWD corrupted metadata', () => {
 	it('fails only with typed errors when random metadata bytes are damaged', async () => {
 		const built = buildCowdExtentWithLayout({ ...small, capacitySectors: 3 * 4096 * 2 });
 		const metadataEnd = Math.min(...built.grainOffsetBytes.values());
-		let seed = 12345;
-		const next = (n: number): number => {
-			seed = (seed * 1103515245 + 12345) % 2 ** 31;
-			return seed % n;
-		};
+		const random = prng(12345);
+		const next = (n: number): number => randomInt(random, n);
 		const codes = new Set<string>();
 		for (let i = 0; i < 300; i++) {
 			const b = built.bytes.slice();

@@ -10,6 +10,7 @@ import {
 	trimDescriptorPadding,
 } from '../../../../src/core/index.js';
 import { ascii, bytes } from '../../../helpers/bytes.js';
+import { prng, randomInt } from '../../../helpers/prng.js';
 
 /** What qemu-img 7.2 writes for a 3 MiB monolithicFlat disk. */
 const QEMU_FLAT = `# Disk DescriptorFile
@@ -384,15 +385,12 @@ describe('parseDescriptor on damaged input', () => {
 
 	it('never throws anything but a VmdkError for random byte changes', () => {
 		const text = ascii(QEMU_FLAT);
-		let seed = 12345;
-		const next = (): number => {
-			seed = (seed * 1103515245 + 12345) % 2 ** 31;
-			return seed;
-		};
+		const random = prng(12345);
+		const next = (n: number): number => randomInt(random, n);
 		for (let i = 0; i < 2000; i++) {
 			const damaged = text.slice();
-			const changes = 1 + (next() % 4);
-			for (let c = 0; c < changes; c++) damaged[next() % damaged.length] = next() % 256;
+			const changes = 1 + next(4);
+			for (let c = 0; c < changes; c++) damaged[next(damaged.length)] = next(256);
 			expect([
 				'ok',
 				'VMDK_BAD_DESCRIPTOR',

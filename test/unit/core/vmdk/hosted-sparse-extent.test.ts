@@ -13,11 +13,11 @@ import {
 	MemoryFile,
 	expectSameBytes,
 	grainMarker,
-	pattern,
 	rejection,
 	sparseHeader,
 	TEST_FILE as FILE,
 } from './sparse-fixtures.js';
+import { prng, randomBytes, randomInt } from '../../../helpers/prng.js';
 
 /** What a grain of the test image holds. */
 type GrainSpec = Uint8Array | 'zero' | { compressed: Uint8Array };
@@ -139,11 +139,11 @@ const G = 4096; // grain bytes in these tests (8 sectors)
 describe('HostedSparseExtent', () => {
 	// 40 grains of 4 KiB: 0-1 data (contiguous), 2 zero, 3-9 unallocated, 10 data, 39 data (last).
 	const grains = new Map<number, GrainSpec>([
-		[0, pattern(G, 1)],
-		[1, pattern(G, 2)],
+		[0, randomBytes(G, 1)],
+		[1, randomBytes(G, 2)],
 		[2, 'zero'],
-		[10, pattern(G, 3)],
-		[39, pattern(G, 4)],
+		[10, randomBytes(G, 3)],
+		[39, randomBytes(G, 4)],
 	]);
 	const spec: SparseSpec = { capacitySectors: 40 * 8, grainSizeSectors: 8, grains, flags: 0x7, version: 2 };
 
@@ -161,10 +161,10 @@ describe('HostedSparseExtent', () => {
 		expect(await ext.mapRun(39 * G + 7, 1 << 30)).toEqual({ kind: 'data', lengthBytes: G - 7 });
 
 		const expected = new Uint8Array(40 * G);
-		expected.set(pattern(G, 1), 0);
-		expected.set(pattern(G, 2), G);
-		expected.set(pattern(G, 3), 10 * G);
-		expected.set(pattern(G, 4), 39 * G);
+		expected.set(randomBytes(G, 1), 0);
+		expected.set(randomBytes(G, 2), G);
+		expected.set(randomBytes(G, 3), 10 * G);
+		expected.set(randomBytes(G, 4), 39 * G);
 		expectSameBytes(await readAll(ext), expected);
 		expectSameBytes(await readAll(ext, 4000, 200), expected.subarray(4000, 4200));
 
@@ -190,12 +190,12 @@ describe('HostedSparseExtent', () => {
 		const img = buildSparse({
 			capacitySectors: 20,
 			grainSizeSectors: 8,
-			grains: new Map([[2, pattern(G, 9)]]),
+			grains: new Map([[2, randomBytes(G, 9)]]),
 		});
 		const { ext } = await open(img.bytes);
 		expect(ext.sizeBytes).toBe(20 * 512);
 		expect(await ext.mapRun(2 * G, 1 << 20)).toEqual({ kind: 'data', lengthBytes: 2048 });
-		expect(await readAll(ext, 2 * G, 2048)).toEqual(pattern(G, 9).subarray(0, 2048));
+		expect(await readAll(ext, 2 * G, 2048)).toEqual(randomBytes(G, 9).subarray(0, 2048));
 		expect((await rejection(ext.mapRun(20 * 512, 1))).code).toBe('VMDK_OUT_OF_RANGE');
 		expect((await rejection(readAll(ext, 20 * 512 - 1, 2))).code).toBe('VMDK_OUT_OF_RANGE');
 	});
@@ -277,7 +277,7 @@ describe('HostedSparseExtent', () => {
 		const data = new Map<number, GrainSpec>();
 		const expected = new Uint8Array(64 * G);
 		for (let g = 0; g < 64; g += 1 + (g % 3)) {
-			const b = g % 2 === 0 ? pattern(G, g) : filled(G, g);
+			const b = g % 2 === 0 ? randomBytes(G, g) : filled(G, g);
 			expected.set(b, g * G);
 			data.set(g, { compressed: new Uint8Array(deflateSync(b)) });
 		}
@@ -436,11 +436,8 @@ describe('HostedSparseExtent', () => {
 	it('survives random damage to its metadata: typed errors only, never a crash or a hang', async () => {
 		const img = buildSparse(spec);
 		const metadataEnd = img.grainAt.get(0)!;
-		let seed = 99;
-		const rand = (n: number) => {
-			seed = (seed * 1103515245 + 12345) >>> 0;
-			return seed % n;
-		};
+		const random = prng(99);
+		const rand = (n: number): number => randomInt(random, n);
 		for (let i = 0; i < 300; i++) {
 			const damaged = img.bytes.slice();
 			for (let k = 0; k <= i % 3; k++) damaged[rand(metadataEnd)] = rand(256);

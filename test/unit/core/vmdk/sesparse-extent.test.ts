@@ -22,6 +22,7 @@ import {
 	type SeSparseBuildOptions,
 } from '../../../helpers/build-sesparse.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
+import { prng, randomInt } from '../../../helpers/prng.js';
 
 const SECTOR = 512;
 const GRAIN = 4096;
@@ -449,11 +450,8 @@ describe('seSparse corrupted metadata', () => {
 		const built = buildSeSparseExtentWithLayout(small);
 		const metadataEnd = Math.min(...built.grainOffsetBytes.values());
 		const gtAt = built.gtOffsetBytes.get(0) ?? 0;
-		let seed = 54321;
-		const next = (n: number): number => {
-			seed = (seed * 1103515245 + 12345) % 2 ** 31;
-			return seed % n;
-		};
+		const random = prng(54321);
+		const next = (n: number): number => randomInt(random, n);
 		const codes = new Set<string>();
 		for (let i = 0; i < 400; i++) {
 			const b = built.bytes.slice();

@@ -182,17 +182,6 @@ export function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void 
 	expect(diff, `first difference at byte ${diff}`).toBe(-1);
 }
 
-/** Distinct, incompressible-ish bytes so misplaced reads show. */
-export function pattern(n: number, seed: number): Uint8Array {
-	const out = new Uint8Array(n);
-	let x = seed * 2654435761;
-	for (let i = 0; i < n; i++) {
-		x = (x * 1103515245 + 12345) >>> 0;
-		out[i] = x >>> 24;
-	}
-	return out;
-}
-
 export async function rejection(p: Promise<unknown>): Promise<VmdkError> {
 	try {
 		await p;

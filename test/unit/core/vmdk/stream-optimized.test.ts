@@ -19,9 +19,9 @@ import {
 	buildStreamOptimized,
 	expectSameBytes,
 	metadataMarker,
-	pattern,
 	rejection,
 } from './sparse-fixtures.js';
+import { prng, randomBytes, randomInt } from '../../../helpers/prng.js';
 
 const G = 64 * 1024; // default grain: 128 sectors
 const GRAINS = 1100; // spans three grain tables (512 grains each)
@@ -29,11 +29,11 @@ const GRAINS = 1100; // spans three grain tables (512 grains each)
 /** Grains 0, 1, 5 (compressible), 600 (second GT) and 1099 (last). */
 function sampleGrains(): Map<number, Uint8Array> {
 	return new Map([
-		[0, pattern(G, 1)],
+		[0, randomBytes(G, 1)],
 		[1, new Uint8Array(G).fill(0x11)],
-		[5, bytes(pattern(100, 5), new Uint8Array(G - 100))],
-		[600, pattern(G, 600)],
-		[1099, pattern(G, 1099)],
+		[5, bytes(randomBytes(100, 5), new Uint8Array(G - 100))],
+		[600, randomBytes(G, 600)],
+		[1099, randomBytes(G, 1099)],
 	]);
 }
 
@@ -192,7 +192,7 @@ describe('streamOptimized with a footer (GD_AT_END)', () => {
 		// A small stream (4 KiB grains) so that every cut can be tried.
 		const grains = new Map<number, Uint8Array>();
 		for (const g of [0, 1, 2, 7, 8, 30])
-			grains.set(g, g % 2 === 0 ? pattern(4096, g) : new Uint8Array(4096).fill(g));
+			grains.set(g, g % 2 === 0 ? randomBytes(4096, g) : new Uint8Array(4096).fill(g));
 		const small = buildStreamOptimized({ capacitySectors: 32 * 8, grainSizeSectors: 8, grains });
 		const check = async (b: Uint8Array): Promise<void> => {
 			let ext: HostedSparseExtent;
@@ -219,11 +219,8 @@ describe('streamOptimized with a footer (GD_AT_END)', () => {
 			await check(small.bytes.subarray(0, n));
 			if (n > 100) await check(small.bytes.subarray(0, n - 100));
 		}
-		let seed = 7;
-		const rand = (n: number) => {
-			seed = (seed * 1103515245 + 12345) >>> 0;
-			return seed % n;
-		};
+		const random = prng(7);
+		const rand = (n: number): number => randomInt(random, n);
 		for (let i = 0; i < 300; i++) {
 			const damaged = small.bytes.slice();
 			// Damage the metadata (header, tail) more often than grain payloads.

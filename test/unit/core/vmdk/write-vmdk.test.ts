@@ -22,6 +22,7 @@ import {
 } from '../../../../src/core/index.js';
 import { MemoryPlatform } from '../../../helpers/memory-platform.js';
 import { memoryWritePlatform } from '../../../helpers/memory-write-platform.js';
+import { prng } from '../../../helpers/prng.js';
 
 /** A WriteSource over bytes, reporting every range as data (the writer must find zeros itself). */
 function sourceOf(bytes: Uint8Array): WriteSource {
@@ -36,9 +37,9 @@ function sourceOf(bytes: Uint8Array): WriteSource {
 
 function sampleDisk(size: number, seed: number): Uint8Array {
 	const out = new Uint8Array(size);
-	let s = seed;
+	const random = prng(seed);
 	for (let at = 0; at < size; at += 4096) {
-		s = (Math.imul(s, 48271) + 11) >>> 0;
+		const s = Math.floor(random() * 2 ** 32);
 		if (s % 3 === 0) continue; // zeros
 		const end = Math.min(size, at + 4096);
 		for (let i = at; i < end; i++) out[i] = s % 5 === 0 ? (i * 7 + s) & 0xff : (s >>> 8) & 0xff;

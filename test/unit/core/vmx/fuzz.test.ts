@@ -2,21 +2,7 @@
 // Bad input must end in a typed VmdkError (or a result), never another exception or a hang.
 import { describe, expect, it } from 'vitest';
 import { VmdkError, parseLockMember, parseVbox, parseVmsd, parseVmx } from '../../../../src/core/index.js';
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-function randomBytes(length: number, seed: number): Uint8Array {
-	const out = new Uint8Array(length);
-	let x = seed >>> 0 || 1;
-	for (let i = 0; i < length; i++) {
-		x ^= x << 13;
-		x >>>= 0;
-		x ^= x >>> 17;
-		x ^= x << 5;
-		x >>>= 0;
-		out[i] = x & 0xff;
-	}
-	return out;
-}
+import { randomBytes } from '../../../helpers/prng.js';
 
 /** `base` with `count` bytes overwritten at pseudo-random places. */
 function mutate(base: Uint8Array, count: number, seed: number): Uint8Array {

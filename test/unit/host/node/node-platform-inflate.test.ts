@@ -3,17 +3,15 @@ import { deflateRawSync, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { VmdkError } from '../../../../src/core/index.js';
 import { nodePlatform } from '../../../../src/host/node/node-platform.js';
+import { prng, randomInt } from '../../../helpers/prng.js';
 
 const GRAIN_BYTES = 64 * 1024;
 
 /** A grain of varied text (compressible, and different per seed). */
 function grain(seed: number): Uint8Array {
 	const out = new Uint8Array(GRAIN_BYTES);
-	let x = seed * 2654435761 + 1;
-	for (let i = 0; i < out.length; i++) {
-		x = (x * 1103515245 + 12345) % 2147483648;
-		out[i] = 97 + (x % 7);
-	}
+	const random = prng(seed);
+	for (let i = 0; i < out.length; i++) out[i] = 97 + randomInt(random, 7);
 	return out;
 }
 
