@@ -10,19 +10,20 @@
  */
 import { readFile, readlink, readdir, cp, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/capability.js';
+import { run, runStatus, sha256File } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
-import { MountEnv, makeFixtures, missingCapability, sha256, type Fixtures } from './mount-env.js';
+import { MountEnv, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 
-/** Pids whose second argument (the script) is `script`. */
+/** Pids of node processes running `script` (node's own flags may come before it). */
 async function processesRunning(script: string): Promise<number[]> {
 	const pids: number[] = [];
 	for (const entry of await readdir('/proc')) {
 		if (!/^\d+$/.test(entry)) continue;
-		const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-		if (argv.split('\0')[1] === script) pids.push(Number(entry));
+		const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+		const first = argv.slice(1).find((a) => !a.startsWith('-'));
+		if (first === script) pids.push(Number(entry));
 	}
 	return pids;
 }
@@ -54,13 +55,7 @@ describeNeeding(
 			tmp = await makeTempDir('vmdk-packaged-');
 			resources = join(tmp.dir, 'VMDK Mounter.app', 'Contents', 'Resources');
 			engine = join(resources, 'engine');
-			await execa(process.execPath, [
-				'scripts/stage-engine.mjs',
-				'--out',
-				engine,
-				'--node',
-				process.execPath,
-			]);
+			await run(process.execPath, ['scripts/stage-engine.mjs', '--out', engine, '--node', process.execPath]);
 			await cp('resources/bin', join(resources, 'bin'), { recursive: true });
 			await mkdir(join(tmp.dir, 'usr-local-bin'));
 			onPath = join(tmp.dir, 'usr-local-bin', 'vmdk-mounter');
@@ -77,7 +72,7 @@ describeNeeding(
 			await tmp?.cleanup();
 		});
 
-		const cli = (...args: string[]) => execa(onPath, args, { env: env.env, reject: false, timeout: 120_000 });
+		const cli = (...args: string[]) => runStatus(onPath, args, { env: env.env });
 
 		it('stages only what the engine needs: the layers, production packages, the runtime', async () => {
 			expect((await readdir(join(engine, 'dist'))).sort()).toEqual([
@@ -92,13 +87,15 @@ describeNeeding(
 			for (const dev of ['electron', 'vitest', 'typescript', 'electron-builder', 'react']) {
 				expect(modules, dev).not.toContain(dev);
 			}
-			const version = await execa(join(engine, 'node', 'bin', 'node'), ['--version']);
-			expect(version.stdout).toBe(process.version);
+			expect(await run(join(engine, 'node', 'bin', 'node'), ['--version'])).toBe(process.version);
 		});
 
 		it('answers info through the link on the PATH, from a folder outside the app', async () => {
-			const r = await execa(onPath, ['info', '--json', fixtures.mbrSparse], { env: env.env, cwd: tmp.dir });
-			const info = JSON.parse(r.stdout) as {
+			const stdout = await run(onPath, ['info', '--json', fixtures.mbrSparse], {
+				env: env.env,
+				cwd: tmp.dir,
+			});
+			const info = JSON.parse(stdout) as {
 				disks: { volumes: { filesystem: { label: string } | null }[] }[];
 			};
 			expect(info.disks[0]?.volumes.map((v) => v.filesystem?.label)).toEqual(['LINUXDATA', 'FATDATA']);
@@ -106,14 +103,14 @@ describeNeeding(
 
 		it('mounts with a daemon started from the engine, reads the files back, and unmounts', async () => {
 			const mounted = await cli('mount', '--json', fixtures.mbrSparse);
-			expect(mounted.exitCode, mounted.stderr).toBe(0);
+			expect(mounted.status, mounted.stderr).toBe(0);
 			const { disks } = JSON.parse(mounted.stdout) as {
 				disks: { volumes: { mountpoint: string | null; filesystem: { label: string } | null }[] }[];
 			};
 			const ext4 = disks[0]?.volumes.find((v) => v.filesystem?.label === 'LINUXDATA');
 			expect(ext4?.mountpoint).toBeTruthy();
 			for (const file of fixtures.files) {
-				expect(await sha256(join(ext4!.mountpoint!, file.name)), file.name).toBe(file.sha256);
+				expect(await sha256File(join(ext4!.mountpoint!, file.name)), file.name).toBe(file.sha256);
 			}
 			// The daemon is the engine's runtime running the engine's daemon, not anything of the checkout.
 			const daemons = await processesRunning(join(engine, 'dist', 'daemon', 'main.js'));
@@ -121,7 +118,7 @@ describeNeeding(
 			expect(await readlink(`/proc/${daemons[0]}/exe`)).toBe(join(engine, 'node', 'bin', 'node'));
 
 			const unmounted = await cli('unmount', '--json', '--all');
-			expect(unmounted.exitCode, unmounted.stderr).toBe(0);
+			expect(unmounted.status, unmounted.stderr).toBe(0);
 			expect(await env.mountsUnderRoot()).toEqual([]);
 		});
 	},
