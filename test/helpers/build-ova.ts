@@ -3,11 +3,10 @@
 // raw disks with real filesystems (sfdisk, mkfs.ext4 -d), converted to stream-optimized VMDKs
 // by qemu-img, an ovftool-style OVF descriptor, a SHA-256 manifest, and GNU tar (ustar, pax or
 // gnu format, descriptor first). Variants for the error paths are made from the same pieces.
-import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { buildOvf, type OvfDiskSpec } from './build-ovf.js';
+import { run, sha256File } from './run.js';
 
 const MIB = 1024 * 1024;
 
@@ -34,31 +33,6 @@ export interface OvaPieces {
 	}[];
 }
 
-/** Runs a tool; throws with its stderr. */
-export async function run(
-	tool: string,
-	args: readonly string[],
-	cwd?: string,
-	input?: string,
-): Promise<string> {
-	const r = await execa(tool, [...args], {
-		cwd,
-		input,
-		reject: false,
-		env: { LC_ALL: 'C' },
-		timeout: 120_000,
-	});
-	if (r.exitCode !== 0) throw new Error(`${tool} ${args.join(' ')} failed: ${r.stderr}`);
-	return r.stdout;
-}
-
-/** sha256 of a file, hex. */
-export async function sha256File(path: string): Promise<string> {
-	return createHash('sha256')
-		.update(await readFile(path))
-		.digest('hex');
-}
-
 async function contentDir(dir: string, label: string): Promise<ContentFile[]> {
 	await mkdir(dir, { recursive: true });
 	await writeFile(join(dir, 'hello.txt'), `Hello from the ${label} disk of an appliance\n`);
@@ -80,7 +54,7 @@ export async function makeOvaPieces(dir: string): Promise<OvaPieces> {
 	const filesB = await contentDir(join(dir, 'content-b'), 'APPLOGS');
 	const rawA = join(dir, 'disk1.raw');
 	await run('/usr/bin/truncate', ['-s', `${64 * MIB}`, rawA]);
-	await run('/usr/sbin/sfdisk', ['-q', rawA], undefined, 'label: dos\nstart=2048, type=83\n');
+	await run('/usr/sbin/sfdisk', ['-q', rawA], { input: 'label: dos\nstart=2048, type=83\n' });
 	const ext = join(dir, 'p1.img');
 	await run('/usr/bin/truncate', ['-s', `${63 * MIB}`, ext]);
 	await run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'APPDATA', '-d', join(dir, 'content-a'), ext]);
@@ -143,7 +117,9 @@ export async function tarUp(
 	out: string,
 	format: 'ustar' | 'pax' | 'gnu' = 'ustar',
 ): Promise<string> {
-	await run('/usr/bin/tar', [`--format=${format}`, '--owner=0', '--group=0', '-cf', out, ...members], dir);
+	await run('/usr/bin/tar', [`--format=${format}`, '--owner=0', '--group=0', '-cf', out, ...members], {
+		cwd: dir,
+	});
 	return out;
 }
 

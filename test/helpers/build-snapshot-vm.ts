@@ -13,7 +13,7 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildCowdExtent } from './build-cowd.js';
-import { run, sha256File } from './build-ova.js';
+import { run, sha256File } from './run.js';
 import { buildSeSparseExtent } from './build-sesparse.js';
 
 const MIB = 1024 * 1024;
@@ -193,7 +193,7 @@ export async function makeSnapshotVm(dir: string): Promise<SnapshotVm> {
 	await run(
 		'/usr/bin/qemu-img',
 		['create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', 'base-000001.vmdk'],
-		bundle,
+		{ cwd: bundle },
 	);
 	const grainsB = changedGrains(bytes.A, bytes.B, 64 * 1024);
 	const writes: string[] = [];

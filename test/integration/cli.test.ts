@@ -2,19 +2,20 @@
 // The `vmdk-mounter` command line as scripts see it: the real bin, real qemu-made disks.
 // Checks the `info --json` contract, the human output, and that every failure is one line on
 // stderr (or a JSON error on stdout) with the documented exit status and no stack trace.
-import { execa } from 'execa';
 import { copyFile, mkdir, readdir, readFile, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/cli/exit-codes.js';
 import type { InfoResult } from '../../src/shared/models.js';
+import { run, runStatus } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import {
 	CHAIN_LEAF,
 	CLI_BIN,
-	REFERENCE_SIZE_BYTES,
 	ensureCliBuilt,
 	makeReferenceDisk,
+	REFERENCE_SIZE_BYTES,
+	runCli,
 } from '../fixtures/reference-disk.js';
 
 let dir: string;
@@ -27,10 +28,7 @@ beforeAll(async () => {
 afterAll(async () => cleanup());
 
 /** Runs the CLI; never throws on a non-zero exit. DEBUG is cleared so no stack is expected. */
-async function cli(...args: string[]) {
-	const r = await execa('node', [CLI_BIN, ...args], { reject: false, env: { DEBUG: '' }, timeout: 60_000 });
-	return { status: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args, { timeoutMs: 60_000 });
 
 /** The CID and parentCID written in a descriptor (embedded or separate). */
 async function descriptorCids(path: string): Promise<{ cid: string; parentCid: string }> {
@@ -86,7 +84,7 @@ describe('info', () => {
 	it('reports the capacity qemu-img reports for every variant', async () => {
 		for (const variant of ['monolithicSparse', 'streamOptimized', 'monolithicFlat']) {
 			const path = join(dir, `${variant}.vmdk`);
-			const q = JSON.parse((await execa('qemu-img', ['info', '--output=json', path])).stdout) as {
+			const q = JSON.parse(await run('qemu-img', ['info', '--output=json', path])) as {
 				'virtual-size': number;
 			};
 			const r = await cli('info', '--json', path);
@@ -120,20 +118,17 @@ describe('export progress', () => {
 		expect(plain.stderr).toBe('');
 		expect(plain.stdout).toMatch(/^Exported 64\.0 MiB \(.* of data\) to .*plain\.raw in /);
 		// `script` gives the CLI a pseudo-terminal, as a user's shell would.
-		const tty = await execa(
+		const tty = await runStatus(
 			'script',
 			['-qec', `node ${CLI_BIN} export ${src} ${join(dir, 'tty.raw')}`, '/dev/null'],
-			{
-				reject: false,
-				env: { DEBUG: '' },
-			},
+			{ env: { DEBUG: '' } },
 		);
-		expect(tty.exitCode).toBe(0);
+		expect(tty.status, tty.stderr).toBe(0);
 		expect(tty.stdout).toContain('Exporting [');
-		const ttyJson = await execa(
+		const ttyJson = await runStatus(
 			'script',
 			['-qec', `node ${CLI_BIN} export --json ${src} ${join(dir, 'tty-json.raw')}`, '/dev/null'],
-			{ reject: false, env: { DEBUG: '' } },
+			{ env: { DEBUG: '' } },
 		);
 		expect(ttyJson.stdout).not.toContain('Exporting [');
 		expect(JSON.parse(ttyJson.stdout.replace(/\r/g, ''))).toMatchObject({ bytes: REFERENCE_SIZE_BYTES });

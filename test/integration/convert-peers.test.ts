@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../../src/cli/exit-codes.js';
 import type { ConvertJson } from '../../src/cli/commands/convert.js';
 import { WRITE_SUBFORMATS, parseDescriptor, type WriteSubformat } from '../../src/core/index.js';
+import { runStatus } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
-import { CLI_BIN, ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { CLI_BIN, ensureCliBuilt, runCli } from '../fixtures/reference-disk.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -23,14 +24,8 @@ beforeAll(async () => {
 });
 afterAll(async () => cleanup());
 
-async function cli(...args: string[]) {
-	const r = await execa('node', [CLI_BIN, ...args], { reject: false, env: { DEBUG: '' }, timeout: 240_000 });
-	return { status: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-}
-
-async function tool(cmd: string, ...args: string[]) {
-	return execa(cmd, args, { reject: false, timeout: 240_000 });
-}
+const cli = (...args: string[]) => runCli(args, { timeoutMs: 240_000 });
+const tool = (cmd: string, ...args: string[]) => runStatus(cmd, args, { timeoutMs: 240_000 });
 
 /** A raw image of `size` bytes: random and patterned runs, holes, and zeros written as data. */
 async function makeRaw(path: string, size: number): Promise<void> {
@@ -55,11 +50,11 @@ async function makeRaw(path: string, size: number): Promise<void> {
 /** Asserts the peers' and our own verdicts on `vmdk` against `raw`. */
 async function expectFaithful(raw: string, vmdk: string, options: { roundTrip: boolean }): Promise<void> {
 	const check = await tool('qemu-img', 'check', vmdk);
-	expect(check.exitCode, `qemu-img check ${vmdk}: ${check.stdout} ${check.stderr}`).toBe(0);
+	expect(check.status, `qemu-img check ${vmdk}: ${check.stdout} ${check.stderr}`).toBe(0);
 	const compare = await tool('qemu-img', 'compare', '-f', 'raw', '-F', 'vmdk', raw, vmdk);
-	expect(compare.exitCode, `qemu-img compare: ${compare.stdout} ${compare.stderr}`).toBe(0);
+	expect(compare.status, `qemu-img compare: ${compare.stdout} ${compare.stderr}`).toBe(0);
 	const info = await tool('vmdkinfo', vmdk);
-	expect(info.exitCode, `vmdkinfo: ${info.stdout} ${info.stderr}`).toBe(0);
+	expect(info.status, `vmdkinfo: ${info.stdout} ${info.stderr}`).toBe(0);
 	if (options.roundTrip) {
 		const back = `${vmdk}.back.raw`;
 		const exported = await cli('export', '--force', vmdk, back);
@@ -189,11 +184,11 @@ describe('convert: big and split disks', () => {
 			expect(Date.now() - started, 'holes must not be read').toBeLessThan(30_000);
 			expect((JSON.parse(r.stdout) as ConvertJson).capacityBytes).toBe(size);
 			const check = await tool('qemu-img', 'check', out);
-			expect(check.exitCode, check.stdout + check.stderr).toBe(0);
-			expect((await tool('vmdkinfo', out)).exitCode).toBe(0);
+			expect(check.status, check.stdout + check.stderr).toBe(0);
+			expect((await tool('vmdkinfo', out)).status).toBe(0);
 			const reads = writes.flatMap((w) => ['-c', `read -P 0x${w.pattern.toString(16)} ${w.at} 65536`]);
 			const io = await tool('qemu-io', '-r', '-f', 'vmdk', ...reads, '-c', `read -P 0 65536 1048576`, out);
-			expect(io.exitCode).toBe(0);
+			expect(io.status).toBe(0);
 			expect(io.stdout + io.stderr).not.toMatch(/verification failed|error/i);
 			const map = JSON.parse((await tool('qemu-img', 'map', '--output=json', '-f', 'vmdk', out)).stdout) as {
 				start: number;
@@ -215,7 +210,7 @@ describe('convert: VMDK inputs', () => {
 		await tool('qemu-img', 'create', '-q', '-f', 'vmdk', '-b', base, '-F', 'vmdk', snap);
 		await tool('qemu-io', '-f', 'vmdk', '-c', 'write -P 0x33 1M 2M', '-c', 'write -z 6M 512k', snap);
 		const expected = join(dir, 'chain.raw');
-		expect((await tool('qemu-img', 'convert', '-O', 'raw', snap, expected)).exitCode).toBe(0);
+		expect((await tool('qemu-img', 'convert', '-O', 'raw', snap, expected)).status).toBe(0);
 		for (const subformat of ['monolithicSparse', 'streamOptimized'] as WriteSubformat[]) {
 			const out = join(dir, `flat-chain-${subformat}.vmdk`);
 			const r = await cli('convert', '--json', '--subformat', subformat, snap, out);

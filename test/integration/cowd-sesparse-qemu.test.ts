@@ -4,7 +4,6 @@
 // and on which ranges hold data. qemu is the reference: if it refuses a file, the builder is wrong.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
 	openCowdExtent,
@@ -17,6 +16,7 @@ import { nodePlatform } from '../../src/host/node/node-platform.js';
 import { buildCowdExtent } from '../helpers/build-cowd.js';
 import { buildSeSparseExtent } from '../helpers/build-sesparse.js';
 import { randomBytes } from '../helpers/prng.js';
+import { run, runStatus } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const SECTOR = 512;
@@ -65,9 +65,7 @@ async function dataRanges(reader: ExtentReader): Promise<[number, number][]> {
 
 /** qemu-img map's ranges with `data: true`, merged. */
 async function qemuDataRanges(descPath: string): Promise<[number, number][]> {
-	const { stdout } = await execa('qemu-img', ['map', '--output=json', '-f', 'vmdk', descPath], {
-		timeout: 60_000,
-	});
+	const stdout = await run('qemu-img', ['map', '--output=json', '-f', 'vmdk', descPath]);
 	const entries = JSON.parse(stdout) as { start: number; length: number; data: boolean }[];
 	const out: [number, number][] = [];
 	for (const e of entries) {
@@ -81,7 +79,7 @@ async function qemuDataRanges(descPath: string): Promise<[number, number][]> {
 
 async function qemuRaw(dir: string, descPath: string): Promise<Uint8Array> {
 	const rawPath = join(dir, `${Date.now()}-${Math.random().toString(16).slice(2)}.raw`);
-	await execa('qemu-img', ['convert', '-f', 'vmdk', '-O', 'raw', descPath, rawPath], { timeout: 60_000 });
+	await run('qemu-img', ['convert', '-f', 'vmdk', '-O', 'raw', descPath, rawPath]);
 	return new Uint8Array(await readFile(rawPath));
 }
 
@@ -211,20 +209,12 @@ describe('COWD and seSparse extents against qemu-img', () => {
 		it(`${format}: a delta over a parent shows the parent where it has no grain`, async () => {
 			const capacitySectors = 8192;
 			const parentPath = join(dir, `parent-${format}.vmdk`);
-			await execa('qemu-img', ['create', '-q', '-f', 'vmdk', parentPath, `${capacitySectors * SECTOR}`], {
-				timeout: 60_000,
-			});
-			await execa(
-				'qemu-io',
-				['-f', 'vmdk', '-c', `write -P 0x5a 0 ${capacitySectors * SECTOR}`, parentPath],
-				{
-					timeout: 60_000,
-				},
-			);
+			await run('qemu-img', ['create', '-q', '-f', 'vmdk', parentPath, `${capacitySectors * SECTOR}`]);
+			await run('qemu-io', ['-f', 'vmdk', '-c', `write -P 0x5a 0 ${capacitySectors * SECTOR}`, parentPath]);
 			const parent = await qemuRaw(dir, parentPath);
 			// qemu reads through to the parent only when parentCID matches the parent's CID.
-			const info = await execa('qemu-img', ['info', '--output=json', parentPath], { timeout: 60_000 });
-			const parentCid = (JSON.parse(info.stdout) as { 'format-specific': { data: { cid: number } } })[
+			const info = await run('qemu-img', ['info', '--output=json', parentPath]);
+			const parentCid = (JSON.parse(info) as { 'format-specific': { data: { cid: number } } })[
 				'format-specific'
 			].data.cid
 				.toString(16)
@@ -288,11 +278,8 @@ describe('COWD and seSparse extents against qemu-img', () => {
 			}),
 		);
 		await writeFile(descPath, descriptor('seSparse', 2048, 'SESPARSE', extentName));
-		const qemu = await execa('qemu-img', ['info', '-f', 'vmdk', descPath], {
-			reject: false,
-			timeout: 60_000,
-		});
-		expect(qemu.exitCode).not.toBe(0);
+		const qemu = await runStatus('qemu-img', ['info', '-f', 'vmdk', descPath]);
+		expect(qemu.status).not.toBe(0);
 		expect(qemu.stderr).toMatch(/dirty/i);
 		const file = await nodePlatform.openFile(extentPath);
 		try {

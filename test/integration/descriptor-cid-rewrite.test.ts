@@ -9,18 +9,15 @@
 // The test makes that case happen every time with the real tools: it lengthens the CID that
 // `qemu-img create` wrote with leading zeros (QEMU reads it with %x), then writes with qemu-io,
 // whose CID rewrite is then always shorter. No FUSE.
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDisk, resolveOpenTarget } from '../../src/core/index.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
-import { CLI_BIN, ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { ensureCliBuilt, runCli } from '../fixtures/reference-disk.js';
+import { run } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
-const run = promisify(execFile);
 const MiB = 1024 * 1024;
 const DISK_SIZE_BYTES = 8 * MiB;
 /** Subformats whose descriptor is a file of its own (the embedded ones were never affected). */
@@ -113,12 +110,8 @@ describe('a descriptor whose CID QEMU rewrote shorter (stale text after its NUL)
 		await ensureCliBuilt();
 		for (const sub of SUBFORMATS) {
 			const { path } = disks.get(sub)!;
-			const r = await execa(process.execPath, [CLI_BIN, 'info', '--json', path], {
-				reject: false,
-				env: { DEBUG: '' },
-				timeout: 60_000,
-			});
-			expect(r.exitCode, `${sub}: ${r.stdout}${r.stderr}`).toBe(0);
+			const r = await runCli(['info', '--json', path], { timeoutMs: 60_000 });
+			expect(r.status, `${sub}: ${r.stdout}${r.stderr}`).toBe(0);
 			const info = JSON.parse(r.stdout) as { disks: { createType: string; capacityBytes: number }[] };
 			expect(info.disks[0]?.createType).toBe(sub);
 			expect(info.disks[0]?.capacityBytes).toBe(DISK_SIZE_BYTES);

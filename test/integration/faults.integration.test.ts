@@ -23,12 +23,12 @@ import {
 } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MountListResult } from '../../src/shared/models.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
-import { MountEnv, isAlive, makeFixtures, missingCapability, sh, type Fixtures } from './mount-env.js';
+import { run, runStatus } from '../helpers/run.js';
+import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 
 const NOBODY = 65534;
 const MIB = 1024 * 1024;
@@ -157,12 +157,12 @@ describeNeeding(missingCapability(), 'faults: what the daemon trusts and refuses
 			await writeFile(join(victim, 'docs', 'thesis.txt'), 'years of work');
 			const tmpfs = join(env.root, 'tmpfs');
 			await mkdir(tmpfs);
-			await sh('/usr/bin/mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tmpfs]);
-			cleanups.push(() => sh('/usr/bin/umount', [tmpfs]).then(() => undefined));
+			await run('/usr/bin/mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tmpfs]);
+			cleanups.push(() => run('/usr/bin/umount', [tmpfs]).then(() => undefined));
 			const backing = join(env.root, 'backing.img');
 			await writeFile(backing, new Uint8Array(MIB));
-			const loop = (await sh('/usr/sbin/losetup', ['--find', '--show', backing])).trim();
-			cleanups.push(() => sh('/usr/sbin/losetup', ['--detach', loop]).then(() => undefined));
+			const loop = (await run('/usr/sbin/losetup', ['--find', '--show', backing])).trim();
+			cleanups.push(() => run('/usr/sbin/losetup', ['--detach', loop]).then(() => undefined));
 			await mkdir(env.stateDir, { recursive: true, mode: 0o700 });
 			const exportDir = join(env.runtimeDir, 'disks', 'deadbeef');
 			await writeFile(
@@ -200,7 +200,7 @@ describeNeeding(missingCapability(), 'faults: what the daemon trusts and refuses
 			expect(r.status, r.stderr).toBe(0);
 			expect(await readFile(join(victim, 'docs', 'thesis.txt'), 'utf8')).toBe('years of work');
 			expect(await env.mountsUnderRoot()).toContain(tmpfs);
-			const loops = JSON.parse(await sh('/usr/sbin/losetup', ['--list', '--json'])) as {
+			const loops = JSON.parse(await run('/usr/sbin/losetup', ['--list', '--json'])) as {
 				loopdevices: { name: string }[];
 			};
 			expect(loops.loopdevices.map((l) => l.name)).toContain(loop);
@@ -257,13 +257,13 @@ describeNeeding(missingCapability(), 'faults: what the daemon trusts and refuses
 			envs.push(dir);
 			image = join(dir.root, 'state.img');
 			stateFs = join(dir.root, 'state-fs');
-			await sh('/usr/bin/truncate', ['-s', '56M', image]);
-			await sh('/usr/sbin/mkfs.ext4', ['-q', '-m', '0', image]);
+			await run('/usr/bin/truncate', ['-s', '56M', image]);
+			await run('/usr/sbin/mkfs.ext4', ['-q', '-m', '0', image]);
 			await mkdir(stateFs);
-			await sh('/usr/bin/mount', ['-o', 'loop', image, stateFs]);
+			await run('/usr/bin/mount', ['-o', 'loop', image, stateFs]);
 		});
 		afterAll(async () => {
-			await execa('/usr/bin/umount', ['-l', stateFs], { reject: false });
+			await runStatus('/usr/bin/umount', ['-l', stateFs]);
 		});
 
 		it('refuses --rw with "not enough space … need N, have M" when the overlay cannot be reserved', async () => {
@@ -283,7 +283,7 @@ describeNeeding(missingCapability(), 'faults: what the daemon trusts and refuses
 			const vol = parse(r.stdout).disks[0]!.volumes.find((v) => v.mountpoint !== null)!;
 			const payload = new Uint8Array(6 * MIB).map((_, i) => (i * 7) & 0xff);
 			await writeFile(join(vol.mountpoint!, 'big.bin'), payload);
-			await sh('/usr/bin/sync', []);
+			await run('/usr/bin/sync', []);
 			await writeFile('/proc/sys/vm/drop_caches', '3');
 			expect(Buffer.compare(await readFile(join(vol.mountpoint!, 'big.bin')), Buffer.from(payload))).toBe(0);
 
@@ -293,14 +293,17 @@ describeNeeding(missingCapability(), 'faults: what the daemon trusts and refuses
 			const overlayDir = join(env.stateDir, 'overlays');
 			const [id] = await readdir(overlayDir);
 			const overlayFile = join(overlayDir, id!, 'p1.overlay');
-			await sh('/usr/bin/chattr', ['+i', overlayFile]);
-			cleanups.push(() => sh('/usr/bin/chattr', ['-i', overlayFile]).then(() => undefined));
-			const writer = await execa(
-				'/bin/sh',
-				['-c', `dd if=/dev/urandom of='${vol.mountpoint}/more.bin' bs=1M count=4 conv=fsync status=none`],
-				{ reject: false },
-			);
-			expect(writer.exitCode).not.toBe(0);
+			await run('/usr/bin/chattr', ['+i', overlayFile]);
+			cleanups.push(() => run('/usr/bin/chattr', ['-i', overlayFile]).then(() => undefined));
+			const writer = await runStatus('/usr/bin/dd', [
+				'if=/dev/urandom',
+				`of=${vol.mountpoint}/more.bin`,
+				'bs=1M',
+				'count=4',
+				'conv=fsync',
+				'status=none',
+			]);
+			expect(writer.status).not.toBe(0);
 			const listed = parse((await env.cli('list', '--json')).stdout).disks[0]!.volumes.find(
 				(v) => v.index === vol.index,
 			)!;
@@ -310,7 +313,7 @@ describeNeeding(missingCapability(), 'faults: what the daemon trusts and refuses
 				/write of p1 .* failed: .*degraded/,
 			);
 			expect((await env.cli('list')).stdout).toMatch(/DEGRADED/);
-			await sh('/usr/bin/chattr', ['-i', overlayFile]);
+			await run('/usr/bin/chattr', ['-i', overlayFile]);
 			expect((await env.cli('unmount', '--all', '--force')).status).toBe(0);
 		});
 	});

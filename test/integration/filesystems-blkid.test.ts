@@ -6,7 +6,6 @@
 // flips in their superblocks (checksums re-sealed every other round where we can), must never
 // make the probe throw or hang. VMDK_FUZZ_ROUNDS / VMDK_FUZZ_SEED run a longer or different
 // reproducible fuzz (default 150 rounds per image, seed 0x5eed1234).
-import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import {
 } from '../../src/core/index.js';
 import { apfsFletcher64, crc32c, crc32cUpdate } from '../../src/core/filesystems/checksums.js';
 import { PROBE_INTERNAL_ERROR } from '../../src/core/filesystems/probe.js';
+import { runSync, type RunOptions } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { buildExt, buildFat, buildNtfs } from '../unit/core/filesystems/fs-builders.js';
 import {
@@ -53,14 +53,8 @@ class PatchedSource implements ByteSource {
 	}
 }
 
-function run(tool: string, args: string[]): string {
-	return execFileSync(tool, args, {
-		encoding: 'utf8',
-		stdio: ['ignore', 'pipe', 'pipe'],
-		env: { ...process.env, LC_ALL: 'C.UTF-8' },
-		timeout: 60_000,
-	});
-}
+/** Labels here are UTF-8 (blkid prints them, mkfs.* convert them): the tools run in a UTF-8 locale. */
+const UTF8: RunOptions = { locale: 'C.UTF-8' };
 
 /**
  * Undoes blkid's export escaping: a backslash before shell-special characters, and bytes ≥ 0x80
@@ -97,7 +91,7 @@ function unescapeBlkid(text: string): string {
 function blkid(path: string): Record<string, string> {
 	let out: string;
 	try {
-		out = run('blkid', ['-p', '-o', 'export', path]);
+		out = runSync('blkid', ['-p', '-o', 'export', path], UTF8);
 	} catch {
 		return {};
 	}
@@ -171,7 +165,7 @@ const CASES: Case[] = [
 		name: 'ext2',
 		type: 'ext2',
 		sizeMiB: 4,
-		make: (p) => void run('mkfs.ext2', ['-q', '-F', '-L', 'ext2 label', '-U', UUID, p]),
+		make: (p) => void runSync('mkfs.ext2', ['-q', '-F', '-L', 'ext2 label', '-U', UUID, p], UTF8),
 		truncatedTo: 1500,
 		superblock: [[1024, 1024]],
 		sizeBytes: wholeFile,
@@ -180,7 +174,7 @@ const CASES: Case[] = [
 		name: 'ext3',
 		type: 'ext3',
 		sizeMiB: 8,
-		make: (p) => void run('mkfs.ext3', ['-q', '-F', '-L', 'E3', '-U', UUID, p]),
+		make: (p) => void runSync('mkfs.ext3', ['-q', '-F', '-L', 'E3', '-U', UUID, p], UTF8),
 		superblock: [[1024, 1024]],
 		sizeBytes: wholeFile,
 	},
@@ -188,7 +182,7 @@ const CASES: Case[] = [
 		name: 'ext4',
 		type: 'ext4',
 		sizeMiB: 8,
-		make: (p) => void run('mkfs.ext4', ['-q', '-F', '-L', 'E4LABEL', '-U', UUID, p]),
+		make: (p) => void runSync('mkfs.ext4', ['-q', '-F', '-L', 'E4LABEL', '-U', UUID, p], UTF8),
 		reseal: resealExt4,
 		truncatedTo: 2000,
 		superblock: [[1024, 1024]],
@@ -198,7 +192,7 @@ const CASES: Case[] = [
 		name: 'ext4 without journal',
 		type: 'ext4',
 		sizeMiB: 4,
-		make: (p) => void run('mkfs.ext4', ['-q', '-F', '-O', '^has_journal,^metadata_csum', p]),
+		make: (p) => void runSync('mkfs.ext4', ['-q', '-F', '-O', '^has_journal,^metadata_csum', p], UTF8),
 		superblock: [[1024, 1024]],
 		sizeBytes: wholeFile,
 	},
@@ -206,14 +200,15 @@ const CASES: Case[] = [
 		name: 'ext3 external journal (jbd)',
 		type: 'jbd',
 		sizeMiB: 8,
-		make: (p) => void run('mkfs.ext4', ['-q', '-F', '-O', 'journal_dev', '-b', '4096', '-L', 'JRNL', p]),
+		make: (p) =>
+			void runSync('mkfs.ext4', ['-q', '-F', '-O', 'journal_dev', '-b', '4096', '-L', 'JRNL', p], UTF8),
 		superblock: [[1024, 1024]],
 	},
 	{
 		name: 'FAT12',
 		type: 'vfat',
 		sizeMiB: 4,
-		make: (p) => void run('mkfs.vfat', ['-F', '12', '-n', 'FAT12LBL', '-i', '1234ABCD', p]),
+		make: (p) => void runSync('mkfs.vfat', ['-F', '12', '-n', 'FAT12LBL', '-i', '1234ABCD', p], UTF8),
 		superblock: [
 			[0, 512],
 			[512 * 5, 64],
@@ -224,7 +219,7 @@ const CASES: Case[] = [
 		name: 'FAT16 without label',
 		type: 'vfat',
 		sizeMiB: 16,
-		make: (p) => void run('mkfs.vfat', ['-F', '16', '-i', '0badf00d', p]),
+		make: (p) => void runSync('mkfs.vfat', ['-F', '16', '-i', '0badf00d', p], UTF8),
 		superblock: [[0, 512]],
 		sizeBytes: wholeFile,
 	},
@@ -232,7 +227,7 @@ const CASES: Case[] = [
 		name: 'FAT32',
 		type: 'vfat',
 		sizeMiB: 40,
-		make: (p) => void run('mkfs.vfat', ['-F', '32', '-n', 'MY FAT32', '-i', 'DEADBEEF', p]),
+		make: (p) => void runSync('mkfs.vfat', ['-F', '32', '-n', 'MY FAT32', '-i', 'DEADBEEF', p], UTF8),
 		truncatedTo: 600,
 		superblock: [[0, 1024]],
 		sizeBytes: wholeFile,
@@ -241,7 +236,7 @@ const CASES: Case[] = [
 		name: 'exFAT',
 		type: 'exfat',
 		sizeMiB: 4,
-		make: (p) => void run('mkfs.exfat', ['-L', 'ExLabel', p]),
+		make: (p) => void runSync('mkfs.exfat', ['-L', 'ExLabel', p], UTF8),
 		truncatedTo: 1024,
 		superblock: [[0, 512]],
 		sizeBytes: wholeFile,
@@ -250,7 +245,7 @@ const CASES: Case[] = [
 		name: 'NTFS',
 		type: 'ntfs',
 		sizeMiB: 4,
-		make: (p) => void run('mkntfs', ['-F', '-f', '-q', '-L', 'NTFS Label', '-Q', p]),
+		make: (p) => void runSync('mkntfs', ['-F', '-f', '-q', '-L', 'NTFS Label', '-Q', p], UTF8),
 		truncatedTo: 16384 + 512,
 		superblock: [[0, 512]],
 		sizeBytes: almostWholeFile,
@@ -277,7 +272,7 @@ const CASES: Case[] = [
 		name: 'xfs',
 		type: 'xfs',
 		sizeMiB: 300,
-		make: (p) => void run('mkfs.xfs', ['-q', '-f', '-L', 'xfslabel', '-m', `uuid=${UUID}`, p]),
+		make: (p) => void runSync('mkfs.xfs', ['-q', '-f', '-L', 'xfslabel', '-m', `uuid=${UUID}`, p], UTF8),
 		reseal: resealXfs,
 		truncatedTo: 100,
 		superblock: [[0, 512]],
@@ -287,7 +282,7 @@ const CASES: Case[] = [
 		name: 'btrfs',
 		type: 'btrfs',
 		sizeMiB: 114,
-		make: (p) => void run('mkfs.btrfs', ['-q', '-f', '-L', 'btrfs label', '-U', UUID, p]),
+		make: (p) => void runSync('mkfs.btrfs', ['-q', '-f', '-L', 'btrfs label', '-U', UUID, p], UTF8),
 		reseal: resealBtrfs,
 		superblock: [[65536, 4096]],
 		sizeBytes: wholeFile,
@@ -296,7 +291,7 @@ const CASES: Case[] = [
 		name: 'swap',
 		type: 'swap',
 		sizeMiB: 1,
-		make: (p) => void run('mkswap', ['-L', 'swaplabel', '-U', UUID, p]),
+		make: (p) => void runSync('mkswap', ['-L', 'swaplabel', '-U', UUID, p], UTF8),
 		superblock: [[0, 4096]],
 		sizeBytes: almostWholeFile,
 	},
@@ -333,7 +328,7 @@ const CASES: Case[] = [
 		name: 'udf',
 		type: 'udf',
 		sizeMiB: 4,
-		make: (p) => void run('mkudffs', ['--label=UDF Label', p]),
+		make: (p) => void runSync('mkudffs', ['--label=UDF Label', p], UTF8),
 		superblock: [
 			[32768, 4096],
 			[256 * 512, 512],
@@ -343,7 +338,7 @@ const CASES: Case[] = [
 		name: 'apfs',
 		type: 'apfs',
 		sizeMiB: 300,
-		make: (p) => void run('mkapfs', ['-L', 'Mac Volume', p]),
+		make: (p) => void runSync('mkapfs', ['-L', 'Mac Volume', p], UTF8),
 		reseal: resealApfs,
 		truncatedTo: 2048,
 		superblock: [[0, 4096]],
@@ -353,28 +348,28 @@ const CASES: Case[] = [
 		name: 'ext4 UTF-8 label',
 		type: 'ext4',
 		sizeMiB: 4,
-		make: (p) => void run('mkfs.ext4', ['-q', '-F', '-L', 'Grüße ✓', p]),
+		make: (p) => void runSync('mkfs.ext4', ['-q', '-F', '-L', 'Grüße ✓', p], UTF8),
 		superblock: [[1024, 1024]],
 	},
 	{
 		name: 'NTFS Unicode label',
 		type: 'ntfs',
 		sizeMiB: 4,
-		make: (p) => void run('mkntfs', ['-F', '-f', '-q', '-L', 'Données ✓', '-Q', p]),
+		make: (p) => void runSync('mkntfs', ['-F', '-f', '-q', '-L', 'Données ✓', '-Q', p], UTF8),
 		superblock: [[0, 512]],
 	},
 	{
 		name: 'exFAT Unicode label',
 		type: 'exfat',
 		sizeMiB: 4,
-		make: (p) => void run('mkfs.exfat', ['-L', 'Grüße ✓', p]),
+		make: (p) => void runSync('mkfs.exfat', ['-L', 'Grüße ✓', p], UTF8),
 		superblock: [[0, 512]],
 	},
 	{
 		name: 'udf 2 KiB blocks, UTF-16 label',
 		type: 'udf',
 		sizeMiB: 4,
-		make: (p) => void run('mkudffs', ['-b', '2048', '--label=Ünïcødé ✓', p]),
+		make: (p) => void runSync('mkudffs', ['-b', '2048', '--label=Ünïcødé ✓', p], UTF8),
 		superblock: [
 			[32768, 4096],
 			[256 * 2048, 512],
@@ -391,14 +386,14 @@ const CASES: Case[] = [
 		name: 'btrfs xxhash checksums',
 		type: 'btrfs',
 		sizeMiB: 114,
-		make: (p) => void run('mkfs.btrfs', ['-q', '-f', '--csum', 'xxhash', '-L', 'xx', p]),
+		make: (p) => void runSync('mkfs.btrfs', ['-q', '-f', '--csum', 'xxhash', '-L', 'xx', p], UTF8),
 		superblock: [[65536, 4096]],
 	},
 	{
 		name: 'FAT32 4 KiB sectors',
 		type: 'vfat',
 		sizeMiB: 40,
-		make: (p) => void run('mkfs.vfat', ['-S', '4096', '-F', '32', '-n', 'BIGSEC', p]),
+		make: (p) => void runSync('mkfs.vfat', ['-S', '4096', '-F', '32', '-n', 'BIGSEC', p], UTF8),
 		superblock: [[0, 4096]],
 		sizeBytes: wholeFile,
 	},
@@ -406,7 +401,7 @@ const CASES: Case[] = [
 		name: 'FAT12 1 KiB sectors',
 		type: 'vfat',
 		sizeMiB: 8,
-		make: (p) => void run('mkfs.vfat', ['-S', '1024', '-F', '12', '-n', 'SEC1K', p]),
+		make: (p) => void runSync('mkfs.vfat', ['-S', '1024', '-F', '12', '-n', 'SEC1K', p], UTF8),
 		superblock: [[0, 1024]],
 		sizeBytes: wholeFile,
 	},
@@ -414,7 +409,7 @@ const CASES: Case[] = [
 		name: 'xfs v4 (no CRCs)',
 		type: 'xfs',
 		sizeMiB: 300,
-		make: (p) => void run('mkfs.xfs', ['-q', '-f', '-m', 'crc=0', '-L', 'v4', p]),
+		make: (p) => void runSync('mkfs.xfs', ['-q', '-f', '-m', 'crc=0', '-L', 'v4', p], UTF8),
 		superblock: [[0, 512]],
 		sizeBytes: wholeFile,
 	},
@@ -422,7 +417,7 @@ const CASES: Case[] = [
 		name: 'ext4 64bit, 4 KiB blocks',
 		type: 'ext4',
 		sizeMiB: 16,
-		make: (p) => void run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-O', '64bit', '-L', 'big', p]),
+		make: (p) => void runSync('mkfs.ext4', ['-q', '-F', '-b', '4096', '-O', '64bit', '-L', 'big', p], UTF8),
 		superblock: [[1024, 1024]],
 		reseal: resealExt4,
 		sizeBytes: wholeFile,
@@ -505,30 +500,25 @@ const CASES: Case[] = [
 
 let keyFile = '';
 function luksFormat(path: string, args: string[]): void {
-	run('cryptsetup', [
-		'luksFormat',
-		'-q',
-		'--key-file',
-		keyFile,
-		'--pbkdf-force-iterations',
-		'1000',
-		...args,
-		path,
-	]);
+	runSync(
+		'cryptsetup',
+		['luksFormat', '-q', '--key-file', keyFile, '--pbkdf-force-iterations', '1000', ...args, path],
+		UTF8,
+	);
 }
 /** mkntfs, then `files` other files and a 4 KiB hiberfil.sys starting with `magic`, via ntfscp. */
 async function makeNtfsWithHiberfil(path: string, magic: string, files: number): Promise<void> {
-	run('mkntfs', ['-F', '-f', '-q', '-L', 'Windows', '-Q', path]);
+	runSync('mkntfs', ['-F', '-f', '-q', '-L', 'Windows', '-Q', path], UTF8);
 	const content = join(isoSourceDir, '..', `hiberfil-${magic}.bin`);
 	await writeFile(content, Buffer.concat([Buffer.from(magic), Buffer.alloc(4092, 0x11)]));
 	// Enough names that the root index outgrows its resident root into index blocks.
 	for (let i = 0; i < files; i++)
-		run('ntfscp', ['-f', '-q', path, content, `file-with-a-long-name-${i}.txt`]);
-	run('ntfscp', ['-f', '-q', path, content, 'hiberfil.sys']);
+		runSync('ntfscp', ['-f', '-q', path, content, `file-with-a-long-name-${i}.txt`], UTF8);
+	runSync('ntfscp', ['-f', '-q', path, content, 'hiberfil.sys'], UTF8);
 }
 let isoSourceDir = '';
 function makeIso(path: string, args: string[], label = 'Install Disc Joliet Name 2026'): void {
-	run('genisoimage', ['-quiet', ...args, '-V', label, '-o', path, isoSourceDir]);
+	runSync('genisoimage', ['-quiet', ...args, '-V', label, '-o', path, isoSourceDir], UTF8);
 }
 
 /** Probes with a time limit: a hang is a failure, not a stuck suite. */
@@ -564,12 +554,12 @@ describe('filesystem probes agree with blkid -p', () => {
 		keyFile = join(dir, 'key');
 		await writeFile(keyFile, 'correct horse battery staple');
 		isoSourceDir = join(dir, 'iso-src');
-		run('mkdir', ['-p', isoSourceDir]);
+		runSync('mkdir', ['-p', isoSourceDir], UTF8);
 		await writeFile(join(isoSourceDir, 'readme.txt'), 'hello\n');
 		for (const [i, c] of CASES.entries()) {
 			const path = join(dir, `image-${i}.img`);
 			try {
-				if (c.sizeMiB > 0) run('truncate', ['-s', `${c.sizeMiB}M`, path]);
+				if (c.sizeMiB > 0) runSync('truncate', ['-s', `${c.sizeMiB}M`, path], UTF8);
 				await c.make(path);
 				paths.set(c.name, path);
 			} catch (error) {
@@ -826,13 +816,13 @@ describeNeeding(
 		beforeAll(async () => {
 			({ dir, cleanup } = await makeTempDir('vmdk-fs-lvm-'));
 			path = join(dir, 'pv.img');
-			run('truncate', ['-s', '8M', path]);
-			loop = run('losetup', ['-f', '--show', path]).trim();
+			runSync('truncate', ['-s', '8M', path], UTF8);
+			loop = runSync('losetup', ['-f', '--show', path], UTF8).trim();
 			const config = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';
-			run('pvcreate', ['--devices', loop, '--config', config, '-y', loop]);
+			runSync('pvcreate', ['--devices', loop, '--config', config, '-y', loop], UTF8);
 		});
 		afterAll(async () => {
-			if (loop) run('losetup', ['-d', loop]);
+			if (loop) runSync('losetup', ['-d', loop], UTF8);
 			await cleanup();
 		});
 

@@ -4,11 +4,11 @@
  * mount down. This builds it again with AddressSanitizer and UBSan and drives it through
  * test/fixtures/fuse3-exercise.mjs under their runtime; any report fails the test.
  */
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/capability.js';
+import { run, runStatus } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -35,24 +35,25 @@ describeNeeding(missing(), 'libfuse 3 addon under AddressSanitizer and UBSan', (
 		expect(gyp).toContain('-fsanitize=address,undefined"], "libraries"');
 		await writeFile(join(tmp.dir, 'binding.gyp'), gyp);
 		// The project's own build script, pointed at the copy (node-gyp takes the last --directory).
-		await execa('npm', ['run', '--silent', 'build:native', '--', `--directory=${tmp.dir}`], { cwd: REPO });
+		await run('npm', ['run', '--silent', 'build:native', '--', `--directory=${tmp.dir}`], {
+			cwd: REPO,
+			timeoutMs: 200_000,
+		});
 		addon = join(tmp.dir, 'build', 'Release', 'vmdk_fuse3.node');
-		const lib = async (name: string): Promise<string> =>
-			(await execa('gcc', [`-print-file-name=${name}`])).stdout;
+		const lib = async (name: string): Promise<string> => run('gcc', [`-print-file-name=${name}`]);
 		preload = `${await lib('libasan.so')}:${await lib('libubsan.so')}`;
 	}, 240_000);
 
 	afterAll(async () => {
-		await execa('fusermount3', ['-u', '-z', join(tmp.dir, 'mnt')], { reject: false });
+		await runStatus('fusermount3', ['-u', '-z', join(tmp.dir, 'mnt')]);
 		await tmp.cleanup();
 	});
 
 	it('serves 20 rounds of reads, writes, errors and an unmount under load with no sanitizer report', async () => {
 		const mnt = join(tmp.dir, 'mnt');
-		await execa('mkdir', ['-p', mnt]);
-		const r = await execa('node', ['--expose-gc', EXERCISE, addon, mnt, '20'], {
-			reject: false,
-			timeout: 180_000,
+		await mkdir(mnt, { recursive: true });
+		const r = await runStatus(process.execPath, ['--expose-gc', EXERCISE, addon, mnt, '20'], {
+			timeoutMs: 180_000,
 			env: {
 				LD_PRELOAD: preload,
 				// Node itself leaks at exit by design; everything else aborts on the first report.
@@ -61,7 +62,7 @@ describeNeeding(missing(), 'libfuse 3 addon under AddressSanitizer and UBSan', (
 			},
 		});
 		expect(r.stderr).not.toMatch(/AddressSanitizer|runtime error/);
-		expect(r.exitCode, r.stderr).toBe(0);
+		expect(r.status, r.stderr).toBe(0);
 		expect(r.stdout.trim()).toBe('ok 20');
 	}, 200_000);
 });

@@ -3,22 +3,21 @@
 // snapshot chain, must export byte-identical to `qemu-img convert -O raw` of the same file,
 // through the real CLI; the export must be sparse; and random reads through openDisk must
 // match qemu's raw image. No FUSE needed.
-import { execa } from 'execa';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDisk } from '../../src/core/index.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
+import { run, sha256File } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import {
 	CHAIN_LEAF,
 	CLI_BIN,
-	REFERENCE_SIZE_BYTES,
-	REFERENCE_VARIANTS,
 	ensureCliBuilt,
 	makeReferenceDisk,
+	REFERENCE_SIZE_BYTES,
+	REFERENCE_VARIANTS,
+	runCli,
 } from '../fixtures/reference-disk.js';
 import { prng } from '../helpers/prng.js';
 
@@ -31,19 +30,13 @@ beforeAll(async () => {
 });
 afterAll(async () => cleanup());
 
-async function sha256(path: string): Promise<string> {
-	const hash = createHash('sha256');
-	for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-	return hash.digest('hex');
-}
-
 /** qemu's raw conversion of `name`.vmdk, made once per variant. */
 const qemuRaw = new Map<string, Promise<string>>();
 function qemuRawOf(name: string): Promise<string> {
 	let p = qemuRaw.get(name);
 	if (p === undefined) {
 		const out = join(dir, `${name}.qemu.raw`);
-		p = execa('qemu-img', ['convert', '-f', 'vmdk', '-O', 'raw', join(dir, `${name}.vmdk`), out]).then(
+		p = run('qemu-img', ['convert', '-f', 'vmdk', '-O', 'raw', join(dir, `${name}.vmdk`), out]).then(
 			() => out,
 		);
 		qemuRaw.set(name, p);
@@ -56,16 +49,14 @@ const ALL = [...REFERENCE_VARIANTS, CHAIN_LEAF];
 describe.each(ALL)('%s', (name) => {
 	it('exports through the CLI byte-identical to qemu-img convert -O raw, and sparse', async () => {
 		const out = join(dir, `${name}.ours.raw`);
-		const r = await execa('node', [CLI_BIN, 'export', '--json', join(dir, `${name}.vmdk`), out], {
-			reject: false,
-		});
-		if (r.exitCode !== 0) throw new Error(`export failed (${r.exitCode}): ${r.stdout} ${r.stderr}`);
+		const r = await runCli(['export', '--json', join(dir, `${name}.vmdk`), out]);
+		if (r.status !== 0) throw new Error(`export failed (${r.status}): ${r.stdout} ${r.stderr}`);
 		const json = JSON.parse(r.stdout) as { output: string; bytes: number; dataBytes: number };
 		expect(json).toMatchObject({ output: out, bytes: REFERENCE_SIZE_BYTES });
 
 		const qemu = await qemuRawOf(name);
-		expect(await sha256(out)).toBe(await sha256(qemu));
-		if (name !== CHAIN_LEAF) expect(await sha256(out)).toBe(await sha256(join(dir, 'reference.raw')));
+		expect(await sha256File(out)).toBe(await sha256File(qemu));
+		if (name !== CHAIN_LEAF) expect(await sha256File(out)).toBe(await sha256File(join(dir, 'reference.raw')));
 
 		const st = await stat(out);
 		expect(st.size).toBe(REFERENCE_SIZE_BYTES);
@@ -125,14 +116,14 @@ describe('export of a disk with the progress path', () => {
 		const { exportRaw } = await import('../../src/host/node/export-raw.js');
 		const disk = await openDisk(join(dir, 'streamOptimized.vmdk'), nodePlatform);
 		try {
-			const want = await sha256(join(dir, 'reference.raw'));
+			const want = await sha256File(join(dir, 'reference.raw'));
 			for (const [windowBytes, windowsInFlight] of [
 				[64 * 1024, 1],
 				[1024 * 1024, 16],
 			] as const) {
 				const out = join(dir, `so-${windowBytes}-${windowsInFlight}.raw`);
 				await exportRaw(disk, out, { windowBytes, windowsInFlight });
-				expect(await sha256(out)).toBe(want);
+				expect(await sha256File(out)).toBe(want);
 			}
 		} finally {
 			await disk.close();
@@ -140,12 +131,17 @@ describe('export of a disk with the progress path', () => {
 	});
 
 	it('leaves the input files unchanged', async () => {
-		const before = await sha256(join(dir, 'streamOptimized.vmdk'));
+		const before = await sha256File(join(dir, 'streamOptimized.vmdk'));
 		const h = await open(join(dir, 'streamOptimized.vmdk'), 'r');
 		const mtime = (await h.stat()).mtimeMs;
 		await h.close();
-		await execa('node', [CLI_BIN, 'export', join(dir, 'streamOptimized.vmdk'), join(dir, 'so-again.raw')]);
-		expect(await sha256(join(dir, 'streamOptimized.vmdk'))).toBe(before);
+		await run(process.execPath, [
+			CLI_BIN,
+			'export',
+			join(dir, 'streamOptimized.vmdk'),
+			join(dir, 'so-again.raw'),
+		]);
+		expect(await sha256File(join(dir, 'streamOptimized.vmdk'))).toBe(before);
 		expect((await stat(join(dir, 'streamOptimized.vmdk'))).mtimeMs).toBe(mtime);
 	});
 });

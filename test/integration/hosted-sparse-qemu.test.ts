@@ -2,20 +2,18 @@
 // Differential test: hosted sparse extents written by qemu-img / qemu-io (and VMware-layout
 // streams built by the test kit, checked against qemu too) must read byte-for-byte like
 // `qemu-img convert -O raw`, and `mapRun` must agree with `qemu-img map` on every byte.
-import { execFile } from 'node:child_process';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunKind } from '../../src/core/index.js';
 import { openHostedSparseExtent, type HostedSparseExtent } from '../../src/core/vmdk/hosted-sparse-extent.js';
 import { readEmbeddedDescriptor } from '../../src/core/vmdk/sparse-header.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
+import { run } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { buildStreamOptimized, expectSameBytes } from '../unit/core/vmdk/sparse-fixtures.js';
 import { prng, randomBytes, randomInt } from '../helpers/prng.js';
 
-const run = promisify(execFile);
 const MiB = 1024 * 1024;
 /** 6 MiB + 3 KiB: the last grain is partial. */
 const RAW_SIZE_BYTES = 6 * MiB + 3 * 1024;
@@ -24,7 +22,7 @@ let dir = '';
 let cleanup: () => Promise<void> = () => Promise.resolve();
 
 async function qemuImg(...args: string[]): Promise<string> {
-	return (await run('qemu-img', args, { maxBuffer: 64 * MiB })).stdout;
+	return run('qemu-img', args);
 }
 
 /** qemu's view of an image: its raw bytes. */

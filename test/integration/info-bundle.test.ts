@@ -10,14 +10,8 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiskInfo, InfoResult } from '../../src/shared/models.js';
-import {
-	infoJson,
-	infoText,
-	ourView,
-	peerView,
-	run,
-	writeFilesystemAt,
-} from '../fixtures/make-inspect-disks.js';
+import { infoJson, infoText, ourView, peerView, writeFilesystemAt } from '../fixtures/make-inspect-disks.js';
+import { runSync } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const MIB = 1024 * 1024;
@@ -34,7 +28,7 @@ interface QemuChainEntry {
 /** The chain as qemu-img sees it, leaf first, with CIDs as the 8 hex digits a descriptor holds. */
 function qemuChain(path: string): { path: string; createType: string; cid: string; parentCid: string }[] {
 	const chain = JSON.parse(
-		run('qemu-img', ['info', '--backing-chain', '--output=json', path]),
+		runSync('qemu-img', ['info', '--backing-chain', '--output=json', path]),
 	) as QemuChainEntry[];
 	const hex = (n: number): string => n.toString(16).padStart(8, '0');
 	return chain.map((e) => ({
@@ -117,14 +111,14 @@ describe('info on VM bundles and folders', () => {
 		await mkdir(bundle);
 		// System disk: MBR with an ext4 and a FAT, then two snapshots written by qemu-io.
 		const systemRaw = join(root, 'system.img');
-		run('truncate', ['-s', String(48 * MIB), systemRaw]);
-		run(
-			'sfdisk',
-			['--no-reread', '--no-tell-kernel', '-q', systemRaw],
-			['label: dos', 'start=2048, size=16384, type=83', `start=${P2_START_SECTOR}, size=65536, type=c`].join(
-				'\n',
-			),
-		);
+		runSync('truncate', ['-s', String(48 * MIB), systemRaw]);
+		runSync('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', systemRaw], {
+			input: [
+				'label: dos',
+				'start=2048, size=16384, type=83',
+				`start=${P2_START_SECTOR}, size=65536, type=c`,
+			].join('\n'),
+		});
 		writeFilesystemAt(
 			systemRaw,
 			{ startSector: 2048, sizeSectors: 16384, mkfs: ['mkfs.ext4', '-q', '-F', '-L', 'system'] },
@@ -136,8 +130,8 @@ describe('info on VM bundles and folders', () => {
 			root,
 		);
 		const inBundle = (name: string): string => join(bundle, name);
-		run('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', systemRaw, inBundle('system.vmdk')]);
-		run('qemu-img', [
+		runSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', systemRaw, inBundle('system.vmdk')]);
+		runSync('qemu-img', [
 			'create',
 			'-q',
 			'-f',
@@ -149,8 +143,8 @@ describe('info on VM bundles and folders', () => {
 			inBundle('system-000001.vmdk'),
 		]);
 		// Snapshot 1 writes file data inside the ext4 (the probe must still see it).
-		run('qemu-io', ['-f', 'vmdk', '-c', `write -P 0x5a ${6 * MIB} 64k`, inBundle('system-000001.vmdk')]);
-		run('qemu-img', [
+		runSync('qemu-io', ['-f', 'vmdk', '-c', `write -P 0x5a ${6 * MIB} 64k`, inBundle('system-000001.vmdk')]);
+		runSync('qemu-img', [
 			'create',
 			'-q',
 			'-f',
@@ -162,7 +156,7 @@ describe('info on VM bundles and folders', () => {
 			inBundle('system-000002.vmdk'),
 		]);
 		// Snapshot 2 wipes the FAT's boot sector: through the chain, p2 has no filesystem.
-		run('qemu-io', [
+		runSync('qemu-io', [
 			'-f',
 			'vmdk',
 			'-c',
@@ -171,14 +165,14 @@ describe('info on VM bundles and folders', () => {
 		]);
 		// Data disk: GPT with one ext4, streamOptimized.
 		const dataRaw = join(root, 'data.img');
-		run('truncate', ['-s', String(32 * MIB), dataRaw]);
-		run('sgdisk', ['-n1:2048:+24M', '-t1:8300', '-c1:data', dataRaw]);
+		runSync('truncate', ['-s', String(32 * MIB), dataRaw]);
+		runSync('sgdisk', ['-n1:2048:+24M', '-t1:8300', '-c1:data', dataRaw]);
 		writeFilesystemAt(
 			dataRaw,
 			{ startSector: 2048, sizeSectors: (24 * MIB) / 512, mkfs: ['mkfs.ext4', '-q', '-F', '-L', 'data'] },
 			root,
 		);
-		run('qemu-img', [
+		runSync('qemu-img', [
 			'convert',
 			'-f',
 			'raw',
@@ -194,7 +188,7 @@ describe('info on VM bundles and folders', () => {
 		await writeFile(inBundle(`${VM_NAME}.vmsd`), VMSD);
 		for (const leaf of ['system-000002.vmdk', 'system.vmdk', 'data.vmdk']) {
 			const out = join(root, `${leaf}.raw`);
-			run('qemu-img', ['convert', '-O', 'raw', inBundle(leaf), out]);
+			runSync('qemu-img', ['convert', '-O', 'raw', inBundle(leaf), out]);
 			leafRaw.set(leaf, out);
 		}
 		// A plain folder holding the same VMDKs (no .vmx): its top-level disks are the leaves.
@@ -310,17 +304,27 @@ describe('info on VM bundles and folders', () => {
 		expect(data).toMatchObject({ controller: 'scsi0:1', path: join(bundle, 'data.vmdk') });
 		expect(data.volumes).toEqual(onBundle.disks[1]!.volumes);
 		const text = await infoText(brokenVmx);
-		expect(text.exitCode).toBe(0);
+		expect(text.status, text.stderr).toBe(0);
 		expect(text.stdout).toContain('gone.vmdk (scsi0:0)\n  ! cannot open:');
 	});
 
 	it('a parent written after the snapshot: CID mismatch error, or a warning with --ignore-cid', async () => {
 		const dir = join(root, 'changed');
 		await mkdir(dir);
-		run('qemu-img', ['create', '-q', '-f', 'vmdk', join(dir, 'base.vmdk'), '16M']);
-		run('qemu-img', ['create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', join(dir, 'leaf.vmdk')]);
+		runSync('qemu-img', ['create', '-q', '-f', 'vmdk', join(dir, 'base.vmdk'), '16M']);
+		runSync('qemu-img', [
+			'create',
+			'-q',
+			'-f',
+			'vmdk',
+			'-b',
+			'base.vmdk',
+			'-F',
+			'vmdk',
+			join(dir, 'leaf.vmdk'),
+		]);
 		// qemu gives the base a new CID on its first write; the leaf still names the old one.
-		run('qemu-io', ['-f', 'vmdk', '-c', 'write -P 0x11 0 4k', join(dir, 'base.vmdk')]);
+		runSync('qemu-io', ['-f', 'vmdk', '-c', 'write -P 0x11 0 4k', join(dir, 'base.vmdk')]);
 		const qemu = qemuChain(join(dir, 'leaf.vmdk'));
 		expect(qemu[0]!.parentCid).not.toBe(qemu[1]!.cid);
 		const changedVmx = join(dir, 'changed.vmx');
@@ -382,8 +386,8 @@ describe('info on VM bundles and folders', () => {
 	});
 
 	it('human output: the VM name, lock state, snapshots, and each disk with its volumes table', async () => {
-		const { exitCode, stdout } = await infoText(bundle);
-		expect(exitCode).toBe(0);
+		const { status, stdout, stderr } = await infoText(bundle);
+		expect(status, stderr).toBe(0);
 		expect(stdout).toMatch(new RegExp(`^VMware VM:\\s+${vmx.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
 		expect(stdout).toMatch(new RegExp(`^Name:\\s+${VM_NAME}$`, 'm'));
 		expect(stdout).toMatch(/^State:\s+not locked$/m);

@@ -11,11 +11,11 @@ import {
 	blkidAt,
 	infoJson,
 	rawToVmdk,
-	run,
 	SECTOR_BYTES,
 	sfdiskTable,
 	writeFilesystemAt,
 } from '../fixtures/make-inspect-disks.js';
+import { runSync } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { describeNeeding, rootMissing } from '../helpers/capability.js';
 
@@ -25,6 +25,8 @@ const MIB = 1024 * 1024;
 /** lvm2 settings for a machine without udev and device-mapper. */
 const LVM_CONFIG = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';
 const EXTENT_BYTES = 4 * MIB;
+/** lvm2 warns about inherited file descriptors; that is noise here. */
+const LVM_QUIET = { env: { LVM_SUPPRESS_FD_WARNINGS: '1' } };
 const PV_START_SECTOR = 18432;
 const PV_SIZE_SECTORS = 65536;
 const LV_BYTES = 12 * MIB;
@@ -46,14 +48,14 @@ describeNeeding(rootMissing(), `info on an LVM disk made by the lvm2 tools`, () 
 	/** Removes the VG (its metadata is on our temp image only) and frees the loop device. */
 	function teardownLvm(): void {
 		try {
-			if (vgCreated) run('vgremove', [...lvmArgs(), '-f', vg]);
+			if (vgCreated) runSync('vgremove', [...lvmArgs(), '-f', vg], LVM_QUIET);
 		} catch {
 			// Setup may have failed before the VG was complete; the loop device still goes.
 		}
 		vgCreated = false;
 		if (loop !== undefined) {
 			try {
-				run('losetup', ['-d', loop]);
+				runSync('losetup', ['-d', loop]);
 			} catch {
 				// Already detached.
 			}
@@ -64,16 +66,14 @@ describeNeeding(rootMissing(), `info on an LVM disk made by the lvm2 tools`, () 
 	beforeAll(async () => {
 		({ dir, cleanup } = await makeTempDir('vmdk-info-lvm-'));
 		raw = join(dir, 'lvm.img');
-		run('truncate', ['-s', String(48 * MIB), raw]);
-		run(
-			'sfdisk',
-			['--no-reread', '--no-tell-kernel', '-q', raw],
-			[
+		runSync('truncate', ['-s', String(48 * MIB), raw]);
+		runSync('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', raw], {
+			input: [
 				'label: dos',
 				'start=2048, size=16384, type=83',
 				`start=${PV_START_SECTOR}, size=${PV_SIZE_SECTORS}, type=8e`,
 			].join('\n'),
-		);
+		});
 		writeFilesystemAt(
 			raw,
 			{ startSector: 2048, sizeSectors: 16384, mkfs: ['mkfs.ext4', '-q', '-F', '-L', 'boot'] },
@@ -81,7 +81,7 @@ describeNeeding(rootMissing(), `info on an LVM disk made by the lvm2 tools`, () 
 		);
 		try {
 			const pvStartBytes = PV_START_SECTOR * SECTOR_BYTES;
-			loop = run('losetup', [
+			loop = runSync('losetup', [
 				'-f',
 				'--show',
 				'--offset',
@@ -90,37 +90,41 @@ describeNeeding(rootMissing(), `info on an LVM disk made by the lvm2 tools`, () 
 				String(PV_SIZE_SECTORS * SECTOR_BYTES),
 				raw,
 			]).trim();
-			run('pvcreate', [...lvmArgs(), '-y', loop]);
-			run('vgcreate', [...lvmArgs(), '-s', `${EXTENT_BYTES / MIB}M`, vg, loop]);
+			runSync('pvcreate', [...lvmArgs(), '-y', loop], LVM_QUIET);
+			runSync('vgcreate', [...lvmArgs(), '-s', `${EXTENT_BYTES / MIB}M`, vg, loop], LVM_QUIET);
 			vgCreated = true;
-			run('lvcreate', [
-				...lvmArgs(),
-				'--driverloaded',
-				'n',
-				'--activate',
-				'n',
-				'-Zn',
-				'-y',
-				'-L',
-				`${LV_BYTES / MIB}M`,
-				'-n',
-				'data',
-				vg,
-			]);
+			runSync(
+				'lvcreate',
+				[
+					...lvmArgs(),
+					'--driverloaded',
+					'n',
+					'--activate',
+					'n',
+					'-Zn',
+					'-y',
+					'-L',
+					`${LV_BYTES / MIB}M`,
+					'-n',
+					'data',
+					vg,
+				],
+				LVM_QUIET,
+			);
 			// Where lvm2 put the LV: pe_start on the PV, then its first physical extent.
 			const pvs = JSON.parse(
-				run('pvs', [...lvmArgs(), '--units', 'b', '--nosuffix', '-o', 'pe_start', '--reportformat', 'json']),
+				runSync(
+					'pvs',
+					[...lvmArgs(), '--units', 'b', '--nosuffix', '-o', 'pe_start', '--reportformat', 'json'],
+					LVM_QUIET,
+				),
 			) as { report: { pv: { pe_start: string }[] }[] };
 			const segs = JSON.parse(
-				run('lvs', [
-					...lvmArgs(),
-					'--segments',
-					'-o',
-					'lv_name,segtype,seg_pe_ranges',
-					'--reportformat',
-					'json',
-					vg,
-				]),
+				runSync(
+					'lvs',
+					[...lvmArgs(), '--segments', '-o', 'lv_name,segtype,seg_pe_ranges', '--reportformat', 'json', vg],
+					LVM_QUIET,
+				),
 			) as { report: { seg: { lv_name: string; segtype: string; seg_pe_ranges: string }[] }[] };
 			const seg = segs.report[0]!.seg;
 			expect(seg).toHaveLength(1);

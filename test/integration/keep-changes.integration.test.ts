@@ -14,7 +14,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { InfoResult, MountListResult } from '../../src/shared/models.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
-import { MountEnv, makeFixtures, missingCapability, sh, sha256, type Fixtures } from './mount-env.js';
+import { run, sha256File } from '../helpers/run.js';
+import { MountEnv, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 
 const VMX = (disk: string): string =>
 	[
@@ -63,7 +64,7 @@ describeNeeding(missingCapability(), 'unmount --keep: changes kept as a VMware s
 
 	it('keeps the changes next to the disk; qemu-img and our own tools read them; the parent is unchanged', async () => {
 		const vm = await vmFolder('vm-keep');
-		const before = { disk: await sha256(vm.disk), vmx: await sha256(vm.vmx) };
+		const before = { disk: await sha256File(vm.disk), vmx: await sha256File(vm.vmx) };
 		await writeIntoExt4(vm, 'written in a --rw mount\n');
 		const r = await env.cli('unmount', '--json', '--keep', vm.disk);
 		expect(r.status, r.stderr).toBe(0);
@@ -74,16 +75,23 @@ describeNeeding(missingCapability(), 'unmount --keep: changes kept as a VMware s
 		expect(kept[0]!.grains).toBeGreaterThan(0);
 		expect(await env.leftovers()).toEqual([]);
 		// The originals did not change.
-		expect(await sha256(vm.disk)).toBe(before.disk);
-		expect(await sha256(vm.vmx)).toBe(before.vmx);
+		expect(await sha256File(vm.disk)).toBe(before.disk);
+		expect(await sha256File(vm.vmx)).toBe(before.vmx);
 		// Peers: qemu-img checks the child and reads it with its parent.
-		await sh('/usr/bin/qemu-img', ['check', child]);
+		await run('/usr/bin/qemu-img', ['check', child]);
 		const raw = join(vm.dir, 'child.raw');
-		await sh('/usr/bin/qemu-img', ['convert', '-O', 'raw', child, raw]);
+		await run('/usr/bin/qemu-img', ['convert', '-O', 'raw', child, raw]);
 		const part = join(vm.dir, 'p1.img');
-		await sh('/usr/bin/dd', [`if=${raw}`, `of=${part}`, 'bs=512', 'skip=2048', 'count=49152', 'status=none']);
-		expect(await sh('/usr/sbin/debugfs', ['-R', 'cat /kept.txt', part])).toBe('written in a --rw mount');
-		await sh('/usr/sbin/e2fsck', ['-fn', part]);
+		await run('/usr/bin/dd', [
+			`if=${raw}`,
+			`of=${part}`,
+			'bs=512',
+			'skip=2048',
+			'count=49152',
+			'status=none',
+		]);
+		expect(await run('/usr/sbin/debugfs', ['-R', 'cat /kept.txt', part])).toBe('written in a --rw mount');
+		await run('/usr/sbin/e2fsck', ['-fn', part]);
 		// Our info shows the chain, leaf first; a read-only mount of the child shows the file.
 		const info = JSON.parse((await env.cli('info', '--json', child)).stdout) as InfoResult;
 		expect(info.disks[0]!.chain.map((l) => l.path)).toEqual([child, vm.disk]);
@@ -125,7 +133,7 @@ describeNeeding(missingCapability(), 'unmount --keep: changes kept as a VMware s
 		expect(kept[0]).toMatchObject({ childPath: join(vm.dir, 'disk-000002.vmdk') });
 		expect(kept[0]!.attachProblem).toMatch(/in use by VMware/);
 		expect(await readFile(vm.vmx, 'utf8')).toContain('scsi0:0.fileName = "disk-000001.vmdk"');
-		await sh('/usr/bin/qemu-img', ['check', join(vm.dir, 'disk-000002.vmdk')]);
+		await run('/usr/bin/qemu-img', ['check', join(vm.dir, 'disk-000002.vmdk')]);
 		expect(await env.leftovers()).toEqual([]);
 	});
 

@@ -6,18 +6,15 @@
 // changed with debugfs must show its new file through the chain, and the parent's bytes must
 // not change. `.vmx` re-pointing is checked on real files, including the refusal while locked.
 import { AppError } from '../../src/shared/app-error.js';
-import { execa } from 'execa';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isVmdkError, openDisk, type ChangeSource, type ChangedRange } from '../../src/core/index.js';
-import {
-	attachSnapshotToVmx,
-	keepChangesAsSnapshot,
-} from '../../src/host/node/keep-snapshot.js';
+import { attachSnapshotToVmx, keepChangesAsSnapshot } from '../../src/host/node/keep-snapshot.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
 import type { InfoResult } from '../../src/shared/models.js';
+import { run, runStatus, sha256File } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { CLI_BIN, ensureCliBuilt } from '../fixtures/reference-disk.js';
 
@@ -33,18 +30,6 @@ afterAll(async () => {
 	await Promise.allSettled(handles.map((h) => h.close()));
 	await cleanup();
 });
-
-async function run(cmd: string, ...args: string[]) {
-	const r = await execa(cmd, args, { reject: false, timeout: 120_000 });
-	if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-	return r;
-}
-
-async function sha256(path: string): Promise<string> {
-	return createHash('sha256')
-		.update(await readFile(path))
-		.digest('hex');
-}
 
 /** An overlay-like file: bytes at their (disk- or partition-relative) offsets, holes elsewhere. */
 async function overlayFile(name: string, sizeBytes: number): Promise<FileHandle & ChangeSource> {
@@ -63,11 +48,11 @@ describe('keepChangesAsSnapshot', () => {
 	it('writes a child that qemu reads over its parent as the changed disk; the parent is untouched', async () => {
 		const base = join(dir, 'base.vmdk');
 		const size = 64 * 1024 * 1024;
-		await run('qemu-img', 'create', '-q', '-f', 'vmdk', base, '64M');
-		await run('qemu-io', '-f', 'vmdk', '-c', 'write -P 0x11 0 8M', '-c', 'write -P 0x22 40M 4M', base);
-		const parentSha = await sha256(base);
+		await run('qemu-img', ['create', '-q', '-f', 'vmdk', base, '64M']);
+		await run('qemu-io', ['-f', 'vmdk', '-c', 'write -P 0x11 0 8M', '-c', 'write -P 0x22 40M 4M', base]);
+		const parentSha = await sha256File(base);
 		const expectedPath = join(dir, 'expected.raw');
-		await run('qemu-img', 'convert', '-O', 'raw', base, expectedPath);
+		await run('qemu-img', ['convert', '-O', 'raw', base, expectedPath]);
 		const expected = await readFile(expectedPath);
 
 		const PART_START = 1024 * 1024;
@@ -102,20 +87,22 @@ describe('keepChangesAsSnapshot', () => {
 		})();
 		expect(kept.childPath).toBe(join(dir, 'base-000001.vmdk'));
 		await writeFile(expectedPath, expected);
-		await run('qemu-img', 'check', kept.childPath);
-		const compare = await execa(
-			'qemu-img',
-			['compare', '-f', 'raw', '-F', 'vmdk', expectedPath, kept.childPath],
-			{
-				reject: false,
-			},
-		);
-		expect(compare.exitCode, compare.stdout + compare.stderr).toBe(0);
-		expect(await sha256(base)).toBe(parentSha);
+		await run('qemu-img', ['check', kept.childPath]);
+		const compare = await runStatus('qemu-img', [
+			'compare',
+			'-f',
+			'raw',
+			'-F',
+			'vmdk',
+			expectedPath,
+			kept.childPath,
+		]);
+		expect(compare.status, compare.stdout + compare.stderr).toBe(0);
+		expect(await sha256File(base)).toBe(parentSha);
 
 		// Our own `info` shows the new chain, with the CIDs linked.
 		const info = JSON.parse(
-			(await run('node', CLI_BIN, 'info', '--json', kept.childPath)).stdout,
+			await run(process.execPath, [CLI_BIN, 'info', '--json', kept.childPath]),
 		) as InfoResult;
 		const chain = info.disks[0]!.chain;
 		expect(chain.map((l) => l.path)).toEqual([kept.childPath, base]);
@@ -140,17 +127,17 @@ describe('keepChangesAsSnapshot', () => {
 		await mkdir(content);
 		await writeFile(join(content, 'old.txt'), 'before\n');
 		const raw = join(dir, 'fs.raw');
-		await run('truncate', '-s', '32M', raw);
-		await run('mkfs.ext4', '-q', '-F', '-d', content, raw);
+		await run('truncate', ['-s', '32M', raw]);
+		await run('mkfs.ext4', ['-q', '-F', '-d', content, raw]);
 		const base = join(dir, 'fs.vmdk');
-		await run('node', CLI_BIN, 'convert', raw, base);
-		const parentSha = await sha256(base);
+		await run(process.execPath, [CLI_BIN, 'convert', raw, base]);
+		const parentSha = await sha256File(base);
 		// The guest's write, made on a copy with debugfs; the daemon's overlay records the same blocks.
 		const changed = join(dir, 'fs-changed.raw');
-		await run('cp', '--sparse=always', raw, changed);
+		await run('cp', ['--sparse=always', raw, changed]);
 		const news = join(dir, 'hello.txt');
 		await writeFile(news, 'kept by vmdk-mounter\n'.repeat(1000));
-		await run('debugfs', '-w', '-R', `write ${news} hello.txt`, changed);
+		await run('debugfs', ['-w', '-R', `write ${news} hello.txt`, changed]);
 		const before = await readFile(raw);
 		const after = await readFile(changed);
 		const source = await overlayFile('fs.overlay', after.length);
@@ -165,17 +152,17 @@ describe('keepChangesAsSnapshot', () => {
 		const opened = await openDisk(base, nodePlatform);
 		const kept = await keepChangesAsSnapshot(opened, changes).finally(() => opened.close());
 		const out = join(dir, 'fs-out.raw');
-		await run('qemu-img', 'convert', '-O', 'raw', kept.childPath, out);
-		expect((await run('debugfs', '-R', 'cat /hello.txt', out)).stdout).toBe(
+		await run('qemu-img', ['convert', '-O', 'raw', kept.childPath, out]);
+		expect(await run('debugfs', ['-R', 'cat /hello.txt', out])).toBe(
 			'kept by vmdk-mounter\n'.repeat(1000).trimEnd(),
 		);
-		await run('e2fsck', '-fn', out);
-		expect(await sha256(base)).toBe(parentSha);
+		await run('e2fsck', ['-fn', out]);
+		expect(await sha256File(base)).toBe(parentSha);
 	});
 
 	it('rejects a range outside the disk and leaves nothing behind', async () => {
 		const base = join(dir, 'small.vmdk');
-		await run('qemu-img', 'create', '-q', '-f', 'vmdk', base, '1M');
+		await run('qemu-img', ['create', '-q', '-f', 'vmdk', base, '1M']);
 		const src = await overlayFile('small.overlay', 2 * 1024 * 1024);
 		const opened = await openDisk(base, nodePlatform);
 		const failure = await keepChangesAsSnapshot(opened, [
@@ -210,8 +197,8 @@ describe('attachSnapshotToVmx', () => {
 		await mkdir(vm);
 		const parent = join(vm, 'disk.vmdk');
 		const child = join(vm, 'disk-000001.vmdk');
-		await run('qemu-img', 'create', '-q', '-f', 'vmdk', parent, '1M');
-		await run('qemu-img', 'create', '-q', '-f', 'vmdk', '-b', 'disk.vmdk', '-F', 'vmdk', child);
+		await run('qemu-img', ['create', '-q', '-f', 'vmdk', parent, '1M']);
+		await run('qemu-img', ['create', '-q', '-f', 'vmdk', '-b', 'disk.vmdk', '-F', 'vmdk', child]);
 		const vmx = join(vm, 'Test.vmx');
 		await writeFile(vmx, vmxText('disk.vmdk'));
 
@@ -227,7 +214,7 @@ describe('attachSnapshotToVmx', () => {
 		expect((refused as AppError).code).toBe('DISK_LOCKED');
 		expect(await readFile(vmx, 'utf8')).toBe(vmxText('disk.vmdk'));
 
-		await run('rm', '-r', lock);
+		await run('rm', ['-r', lock]);
 		const attached = await attachSnapshotToVmx(vmx, parent, child);
 		expect(attached.slots).toEqual(['scsi0:0']);
 		expect(await readFile(vmx, 'utf8')).toBe(vmxText('disk-000001.vmdk'));

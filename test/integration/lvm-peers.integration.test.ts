@@ -4,7 +4,6 @@
 // we write a pattern where `lvs`/`pvs` say each LV lives, then read it back through our LV
 // sources. Needs root and loop devices; this kernel has no device-mapper, so nothing is
 // activated. Teardown removes the VG and detaches every loop device even on failure.
-import { execFileSync } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import {
 	type DiskLayout,
 	type FilesystemInfo,
 } from '../../src/core/index.js';
+import { runSync, type RunOptions } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { FileByteSource } from '../../src/host/node/file-byte-source.js';
 import { describeNeeding, rootMissing } from '../helpers/capability.js';
@@ -26,15 +26,8 @@ const MIB = 1024 * 1024;
 /** lvm2 settings for a machine without udev and device-mapper. */
 const LVM_CONFIG = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';
 
-function run(tool: string, args: string[], input?: string): string {
-	return execFileSync(tool, args, {
-		input,
-		encoding: 'utf8',
-		stdio: ['pipe', 'pipe', 'pipe'],
-		env: { ...process.env, LC_ALL: 'C', LVM_SUPPRESS_FD_WARNINGS: '1' },
-		timeout: 60_000,
-	});
-}
+/** lvm2 warns about inherited file descriptors; that is noise here. */
+const LVM_QUIET: RunOptions = { env: { LVM_SUPPRESS_FD_WARNINGS: '1' } };
 
 /** A tiny probe of our own: recognises only the LVM2 label, so this test needs no colleague code. */
 async function lvmOnlyProbe(src: ByteSource): Promise<FilesystemInfo | null> {
@@ -72,29 +65,28 @@ describeNeeding(rootMissing(), `LVM2 volumes made by the lvm2 tools`, () => {
 		({ dir, cleanup } = await makeTempDir('vmdk-lvm-'));
 		diskPath = join(dir, 'disk.img');
 		const otherPath = join(dir, 'other.img');
-		run('truncate', ['-s', '80M', diskPath]);
-		run('truncate', ['-s', '16M', otherPath]);
-		run(
-			'sfdisk',
-			['--no-reread', '--no-tell-kernel', diskPath],
-			[
+		runSync('truncate', ['-s', '80M', diskPath], LVM_QUIET);
+		runSync('truncate', ['-s', '16M', otherPath], LVM_QUIET);
+		runSync('sfdisk', ['--no-reread', '--no-tell-kernel', diskPath], {
+			...LVM_QUIET,
+			input: [
 				'label: dos',
 				'start=2048, size=30720, type=83',
 				'start=32768, size=65536, type=8e',
 				'start=98304, size=65536, type=8e',
 			].join('\n'),
-		);
+		});
 		const attach = (path: string, offset: number, size?: number): string => {
 			const args = ['-f', '--show', '--offset', String(offset)];
 			if (size !== undefined) args.push('--sizelimit', String(size));
-			const dev = run('losetup', [...args, path]).trim();
+			const dev = runSync('losetup', [...args, path], LVM_QUIET).trim();
 			loops.push(dev);
 			return dev;
 		};
 		const p2 = attach(diskPath, P2_START, 32 * MIB);
 		const p3 = attach(diskPath, P3_START, 32 * MIB);
 		const other = attach(otherPath, 0);
-		const lvm = (cmd: string, ...args: string[]): string => run(cmd, [...lvmArgs(), ...args]);
+		const lvm = (cmd: string, ...args: string[]): string => runSync(cmd, [...lvmArgs(), ...args], LVM_QUIET);
 		lvm('pvcreate', '-y', p2, p3, other);
 		lvm('vgcreate', '-s', '4M', vg, p2, p3, other);
 		const create = (...args: string[]): string =>
@@ -153,20 +145,24 @@ describeNeeding(rootMissing(), `LVM2 volumes made by the lvm2 tools`, () => {
 			await fh.close();
 		}
 		// A real filesystem on lv-two (one segment, so it is contiguous on the disk).
-		run('mkfs.ext4', ['-q', '-F', '-L', 'inside-lv', '-E', `offset=${lvTwoDiskOffset}`, diskPath, '4M']);
+		runSync(
+			'mkfs.ext4',
+			['-q', '-F', '-L', 'inside-lv', '-E', `offset=${lvTwoDiskOffset}`, diskPath, '4M'],
+			LVM_QUIET,
+		);
 		disk = await FileByteSource.open(diskPath);
 		layout = await listVolumes(disk, lvmOnlyProbe);
 	}, 120_000);
 
 	afterAll(async () => {
 		try {
-			if (loops.length > 0) run('vgremove', [...lvmArgs(), '-f', vg]);
+			if (loops.length > 0) runSync('vgremove', [...lvmArgs(), '-f', vg], LVM_QUIET);
 		} catch {
 			// The VG may not exist if setup failed early; the loop devices still go.
 		}
 		for (const dev of loops) {
 			try {
-				run('losetup', ['-d', dev]);
+				runSync('losetup', ['-d', dev], LVM_QUIET);
 			} catch {
 				// Already gone.
 			}
@@ -215,7 +211,7 @@ describeNeeding(rootMissing(), `LVM2 volumes made by the lvm2 tools`, () => {
 		expect(two.startBytes).toBe(lvTwoDiskOffset);
 		const real = await listVolumes(disk, probeFilesystem);
 		const peer = Object.fromEntries(
-			run('blkid', ['-p', '-O', String(lvTwoDiskOffset), '-o', 'export', diskPath])
+			runSync('blkid', ['-p', '-O', String(lvTwoDiskOffset), '-o', 'export', diskPath], LVM_QUIET)
 				.trim()
 				.split('\n')
 				.map((line) => line.split('=', 2) as [string, string]),
@@ -238,7 +234,7 @@ describeNeeding(rootMissing(), `LVM2 volumes made by the lvm2 tools`, () => {
 	it('names an unprobed PV LVM2_member with the uuid pvs prints', async () => {
 		const unprobed = await listVolumes(disk, async () => null);
 		const uuids = JSON.parse(
-			run('pvs', [...lvmArgs(), '-o', 'pv_name,pv_uuid', '--reportformat', 'json']),
+			runSync('pvs', [...lvmArgs(), '-o', 'pv_name,pv_uuid', '--reportformat', 'json'], LVM_QUIET),
 		) as {
 			report: { pv: { pv_name: string; pv_uuid: string }[] }[];
 		};

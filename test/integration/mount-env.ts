@@ -6,13 +6,12 @@
  * daemon), the CLI runner, leftover checks, and a teardown safety net that unmounts, detaches
  * and kills whatever a failed test left.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { CLI_BIN } from '../fixtures/reference-disk.js';
 import { randomBytes } from '../helpers/prng.js';
+import { runCli } from '../fixtures/reference-disk.js';
+import { run, runStatus, sha256File, type RunResult } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const MIB = 1024 * 1024;
@@ -34,20 +33,6 @@ export function missingCapability(): string | undefined {
 		if (!existsSync(tool)) return `${tool} is not installed`;
 	}
 	return undefined;
-}
-
-/** Runs a tool, throwing with its stderr on failure. */
-export async function sh(tool: string, args: readonly string[], input?: string): Promise<string> {
-	const r = await execa(tool, [...args], { input, reject: false, env: { LC_ALL: 'C' }, timeout: 120_000 });
-	if (r.exitCode !== 0) throw new Error(`${tool} ${args.join(' ')} failed: ${r.stderr}`);
-	return r.stdout;
-}
-
-/** sha256 of a file, hex. */
-export async function sha256(path: string): Promise<string> {
-	return createHash('sha256')
-		.update(await readFile(path))
-		.digest('hex');
 }
 
 /** A fixture file and its content hash. */
@@ -74,7 +59,7 @@ async function makeContent(dir: string): Promise<KnownFile[]> {
 	await writeFile(join(dir, 'hello.txt'), 'Hello from inside a VMDK\n');
 	await writeFile(join(dir, 'data.bin'), randomBytes(300_000, 1));
 	return Promise.all(
-		['hello.txt', 'data.bin'].map(async (name) => ({ name, sha256: await sha256(join(dir, name)) })),
+		['hello.txt', 'data.bin'].map(async (name) => ({ name, sha256: await sha256File(join(dir, name)) })),
 	);
 }
 
@@ -89,17 +74,17 @@ async function fillWithFuse(
 	await mkdir(mnt, { recursive: true });
 	// As root, exfat-fuse insists on a block device: give it a loop device over the image.
 	const loop = helper.includes('exfat')
-		? (await sh('/usr/sbin/losetup', ['--find', '--show', image])).trim()
+		? (await run('/usr/sbin/losetup', ['--find', '--show', image])).trim()
 		: undefined;
 	try {
-		await sh(helper, ['-o', 'rw', loop ?? image, mnt]);
+		await run(helper, ['-o', 'rw', loop ?? image, mnt]);
 		try {
-			for (const n of names) await sh('/bin/cp', [join(content, n), join(mnt, n)]);
+			for (const n of names) await run('/bin/cp', [join(content, n), join(mnt, n)]);
 		} finally {
-			await sh('/usr/bin/fusermount3', ['-u', mnt]);
+			await run('/usr/bin/fusermount3', ['-u', mnt]);
 		}
 	} finally {
-		if (loop !== undefined) await sh('/usr/sbin/losetup', ['-d', loop]);
+		if (loop !== undefined) await run('/usr/sbin/losetup', ['-d', loop]);
 	}
 }
 
@@ -111,20 +96,18 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
 
 	// MBR: ext4 at 1 MiB (24 MiB), FAT32 after it (40 MiB).
 	const mbr = join(dir, 'mbr.raw');
-	await sh('/usr/bin/truncate', ['-s', `${72 * MIB}`, mbr]);
-	await sh(
-		'/usr/sbin/sfdisk',
-		['-q', mbr],
-		'label: dos\nstart=2048, size=49152, type=83\nstart=51200, size=81920, type=c\n',
-	);
+	await run('/usr/bin/truncate', ['-s', `${72 * MIB}`, mbr]);
+	await run('/usr/sbin/sfdisk', ['-q', mbr], {
+		input: 'label: dos\nstart=2048, size=49152, type=83\nstart=51200, size=81920, type=c\n',
+	});
 	const ext = join(dir, 'ext.img');
-	await sh('/usr/bin/truncate', ['-s', `${24 * MIB}`, ext]);
-	await sh('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'LINUXDATA', '-d', content, ext]);
+	await run('/usr/bin/truncate', ['-s', `${24 * MIB}`, ext]);
+	await run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'LINUXDATA', '-d', content, ext]);
 	const fat = join(dir, 'fat.img');
-	await sh('/usr/bin/truncate', ['-s', `${40 * MIB}`, fat]);
-	await sh('/usr/sbin/mkfs.vfat', ['-F', '32', '-n', 'FATDATA', fat]);
-	for (const n of names) await sh('/usr/bin/mcopy', ['-i', fat, join(content, n), `::/${n}`]);
-	await sh('/usr/bin/dd', [
+	await run('/usr/bin/truncate', ['-s', `${40 * MIB}`, fat]);
+	await run('/usr/sbin/mkfs.vfat', ['-F', '32', '-n', 'FATDATA', fat]);
+	for (const n of names) await run('/usr/bin/mcopy', ['-i', fat, join(content, n), `::/${n}`]);
+	await run('/usr/bin/dd', [
 		`if=${ext}`,
 		`of=${mbr}`,
 		'bs=512',
@@ -132,7 +115,7 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
 		'conv=notrunc,sparse',
 		'status=none',
 	]);
-	await sh('/usr/bin/dd', [
+	await run('/usr/bin/dd', [
 		`if=${fat}`,
 		`of=${mbr}`,
 		'bs=512',
@@ -143,21 +126,20 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
 
 	// GPT: exFAT (16 MiB) and NTFS (24 MiB).
 	const gpt = join(dir, 'gpt.raw');
-	await sh('/usr/bin/truncate', ['-s', `${48 * MIB}`, gpt]);
-	await sh(
-		'/usr/sbin/sfdisk',
-		['-q', gpt],
-		'label: gpt\nstart=2048, size=32768, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\nstart=34816, size=49152, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n',
-	);
+	await run('/usr/bin/truncate', ['-s', `${48 * MIB}`, gpt]);
+	await run('/usr/sbin/sfdisk', ['-q', gpt], {
+		input:
+			'label: gpt\nstart=2048, size=32768, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\nstart=34816, size=49152, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n',
+	});
 	const exfat = join(dir, 'exfat.img');
-	await sh('/usr/bin/truncate', ['-s', `${16 * MIB}`, exfat]);
-	await sh('/usr/sbin/mkfs.exfat', ['-L', 'EXDATA', exfat]);
+	await run('/usr/bin/truncate', ['-s', `${16 * MIB}`, exfat]);
+	await run('/usr/sbin/mkfs.exfat', ['-L', 'EXDATA', exfat]);
 	await fillWithFuse('/usr/sbin/mount.exfat-fuse', exfat, join(dir, 'fill-exfat'), content, names);
 	const ntfs = join(dir, 'ntfs.img');
-	await sh('/usr/bin/truncate', ['-s', `${24 * MIB}`, ntfs]);
-	await sh('/usr/sbin/mkntfs', ['-q', '-F', '-f', '-L', 'NTDATA', ntfs]);
+	await run('/usr/bin/truncate', ['-s', `${24 * MIB}`, ntfs]);
+	await run('/usr/sbin/mkntfs', ['-q', '-F', '-f', '-L', 'NTDATA', ntfs]);
 	await fillWithFuse('/usr/bin/ntfs-3g', ntfs, join(dir, 'fill-ntfs'), content, names);
-	await sh('/usr/bin/dd', [
+	await run('/usr/bin/dd', [
 		`if=${exfat}`,
 		`of=${gpt}`,
 		'bs=512',
@@ -165,7 +147,7 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
 		'conv=notrunc,sparse',
 		'status=none',
 	]);
-	await sh('/usr/bin/dd', [
+	await run('/usr/bin/dd', [
 		`if=${ntfs}`,
 		`of=${gpt}`,
 		'bs=512',
@@ -179,7 +161,7 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
 	const chainBase = join(dir, 'chain-base.vmdk');
 	const chainLeaf = join(dir, 'chain-leaf.vmdk');
 	await Promise.all([
-		sh('/usr/bin/qemu-img', [
+		run('/usr/bin/qemu-img', [
 			'convert',
 			'-f',
 			'raw',
@@ -190,7 +172,7 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
 			mbr,
 			mbrSparse,
 		]),
-		sh('/usr/bin/qemu-img', [
+		run('/usr/bin/qemu-img', [
 			'convert',
 			'-f',
 			'raw',
@@ -201,7 +183,7 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
 			gpt,
 			gptStream,
 		]),
-		sh('/usr/bin/qemu-img', [
+		run('/usr/bin/qemu-img', [
 			'convert',
 			'-f',
 			'raw',
@@ -213,7 +195,7 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
 			chainBase,
 		]),
 	]);
-	await sh('/usr/bin/qemu-img', ['create', '-q', '-f', 'vmdk', '-b', chainBase, '-F', 'vmdk', chainLeaf]);
+	await run('/usr/bin/qemu-img', ['create', '-q', '-f', 'vmdk', '-b', chainBase, '-F', 'vmdk', chainLeaf]);
 	for (const f of [ext, fat, exfat, ntfs, mbr, gpt]) await rm(f);
 	return { dir, mbrSparse, gptStream, chainLeaf, files };
 }
@@ -259,13 +241,8 @@ export class MountEnv {
 	}
 
 	/** Runs the CLI; never throws on a non-zero exit. */
-	async cli(...args: string[]): Promise<{ status: number | undefined; stdout: string; stderr: string }> {
-		const r = await execa(process.execPath, [CLI_BIN, ...args], {
-			reject: false,
-			env: this.env,
-			timeout: 90_000,
-		});
-		return { status: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+	cli(...args: string[]): Promise<RunResult> {
+		return runCli(args, { env: this.env, timeoutMs: 90_000 });
 	}
 
 	/** The daemon's pid, if one runs (from the state folder's lock: pid, then the socket). */
@@ -286,7 +263,7 @@ export class MountEnv {
 
 	/** Loop devices backed by files under this environment. */
 	async loopsUnderRoot(): Promise<string[]> {
-		const out = await sh('/usr/sbin/losetup', ['--list', '--json', '--output', 'NAME,BACK-FILE']);
+		const out = await run('/usr/sbin/losetup', ['--list', '--json', '--output', 'NAME,BACK-FILE']);
 		if (out.trim() === '') return [];
 		const parsed = JSON.parse(out) as { loopdevices: { name: string; 'back-file': string | null }[] };
 		return parsed.loopdevices
@@ -322,11 +299,10 @@ export class MountEnv {
 			...mounts.filter((m) => !m.startsWith(exportsDir)),
 			...mounts.filter((m) => m.startsWith(exportsDir)),
 		]) {
-			await execa('/usr/bin/umount', ['-l', mp], { reject: false });
-			await execa('/usr/bin/fusermount3', ['-uz', mp], { reject: false });
+			await runStatus('/usr/bin/umount', ['-l', mp]);
+			await runStatus('/usr/bin/fusermount3', ['-uz', mp]);
 		}
-		for (const dev of await this.loopsUnderRoot())
-			await execa('/usr/sbin/losetup', ['-d', dev], { reject: false });
+		for (const dev of await this.loopsUnderRoot()) await runStatus('/usr/sbin/losetup', ['-d', dev]);
 		if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
 	}
 }

@@ -2,10 +2,10 @@
 // Mounting when helpers are missing or fail: each case has its own daemon (the helper search
 // path is read when the daemon starts), and must end in a clear error with nothing left.
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
-import { execa } from 'execa';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO_ROOT, ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { runStatus } from '../helpers/run.js';
 import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 import { describeNeeding } from '../helpers/capability.js';
 
@@ -84,12 +84,11 @@ describeNeeding(missingCapability(), 'mount with missing or failing helpers', ()
 		expect((await env.cli('mount', fx.mbrSparse)).status).toBe(0);
 		const pid = await env.daemonPid();
 		expect(pid).toBeDefined();
-		const second = await execa(process.execPath, [join(REPO_ROOT, 'dist', 'daemon', 'main.js')], {
+		const second = await runStatus(process.execPath, [join(REPO_ROOT, 'dist', 'daemon', 'main.js')], {
 			env: env.env,
-			reject: false,
-			timeout: 20_000,
+			timeoutMs: 20_000,
 		});
-		expect(second.exitCode).toBe(0);
+		expect(second.status).toBe(0);
 		expect(second.stderr).toContain('another daemon is running');
 		expect(await env.daemonPid()).toBe(pid);
 		// Mounted: it stays past the idle time. Unmounted: it leaves.

@@ -6,13 +6,14 @@
 // compared by sha256, then everything is unmounted and we check that nothing is left and that
 // the VMDK files did not change. One pass runs without kernel mounts, so the FUSE helpers
 // (fuse2fs, fusefat) serve the same volumes.
-import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { MountListResult } from '../../src/shared/models.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
-import { MountEnv, missingCapability, sha256, type KnownFile } from './mount-env.js';
+import { runSync, sha256File } from '../helpers/run.js';
+import { MountEnv, missingCapability, type KnownFile } from './mount-env.js';
 import { describeNeeding } from '../helpers/capability.js';
 
 const MIB = 1024 * 1024;
@@ -37,16 +38,6 @@ interface Slot {
 	make(img: string, content: string, names: readonly string[]): void;
 }
 
-function run(tool: string, args: readonly string[], input?: string): string {
-	return execFileSync(tool, [...args], {
-		input,
-		encoding: 'utf8',
-		stdio: ['pipe', 'pipe', 'pipe'],
-		env: { ...process.env, LC_ALL: 'C' },
-		timeout: 120_000,
-	});
-}
-
 function fatSlot(label: string, bits: 12 | 16, sizeMiB: number): Slot {
 	return {
 		label,
@@ -54,9 +45,9 @@ function fatSlot(label: string, bits: 12 | 16, sizeMiB: number): Slot {
 		sizeMiB,
 		gptType: '0700',
 		make(img, content, names) {
-			run('truncate', ['-s', `${sizeMiB}M`, img]);
-			run('mkfs.vfat', ['-F', String(bits), '-n', label, img]);
-			for (const n of names) run('mcopy', ['-i', img, join(content, n), `::/${n}`]);
+			runSync('truncate', ['-s', `${sizeMiB}M`, img]);
+			runSync('mkfs.vfat', ['-F', String(bits), '-n', label, img]);
+			for (const n of names) runSync('mcopy', ['-i', img, join(content, n), `::/${n}`]);
 		},
 	};
 }
@@ -68,8 +59,8 @@ const SLOTS: readonly Slot[] = [
 		sizeMiB: 16,
 		gptType: '8300',
 		make: (img, content) => {
-			run('truncate', ['-s', '16M', img]);
-			run('mkfs.ext2', ['-q', '-F', '-L', 'EXT2DATA', '-d', content, img]);
+			runSync('truncate', ['-s', '16M', img]);
+			runSync('mkfs.ext2', ['-q', '-F', '-L', 'EXT2DATA', '-d', content, img]);
 		},
 	},
 	{
@@ -78,8 +69,8 @@ const SLOTS: readonly Slot[] = [
 		sizeMiB: 16,
 		gptType: '8300',
 		make: (img, content) => {
-			run('truncate', ['-s', '16M', img]);
-			run('mkfs.ext3', ['-q', '-F', '-L', 'EXT3DATA', '-d', content, img]);
+			runSync('truncate', ['-s', '16M', img]);
+			runSync('mkfs.ext3', ['-q', '-F', '-L', 'EXT3DATA', '-d', content, img]);
 		},
 	},
 	fatSlot('FAT12DATA', 12, 8),
@@ -90,7 +81,7 @@ const SLOTS: readonly Slot[] = [
 		sizeMiB: 300,
 		gptType: '8300',
 		make: (img, content, names) => {
-			run('truncate', ['-s', '300M', img]);
+			runSync('truncate', ['-s', '300M', img]);
 			// A prototype file fills the new filesystem without mounting it.
 			const proto = `${img}.proto`;
 			const lines = [
@@ -99,8 +90,8 @@ const SLOTS: readonly Slot[] = [
 				'd--755 0 0',
 				...names.map((n) => `${n} ---644 0 0 ${join(content, n)}`),
 			];
-			execFileSync('sh', ['-c', `printf '%s\\n' "$@" '$' '$' > ${JSON.stringify(proto)}`, 'sh', ...lines]);
-			run('mkfs.xfs', ['-q', '-f', '-L', 'XFSDATA', '-p', proto, img]);
+			writeFileSync(proto, [...lines, '$', '$', ''].join('\n'));
+			runSync('mkfs.xfs', ['-q', '-f', '-L', 'XFSDATA', '-p', proto, img]);
 		},
 	},
 	{
@@ -109,8 +100,8 @@ const SLOTS: readonly Slot[] = [
 		sizeMiB: 128,
 		gptType: '8300',
 		make: (img, content) => {
-			run('truncate', ['-s', '128M', img]);
-			run('mkfs.btrfs', ['-q', '-f', '-L', 'BTRFSDATA', '--rootdir', content, img]);
+			runSync('truncate', ['-s', '128M', img]);
+			runSync('mkfs.btrfs', ['-q', '-f', '-L', 'BTRFSDATA', '--rootdir', content, img]);
 		},
 	},
 ];
@@ -136,14 +127,17 @@ describeNeeding(missingCapability(), 'mount matrix: every subformat, every files
 		for (let i = 0; i < random.length; i++) random[i] = (i * 2246822519) >>> 24;
 		await writeFile(join(content, 'data.bin'), random);
 		files = await Promise.all(
-			['hello.txt', 'data.bin'].map(async (name) => ({ name, sha256: await sha256(join(content, name)) })),
+			['hello.txt', 'data.bin'].map(async (name) => ({
+				name,
+				sha256: await sha256File(join(content, name)),
+			})),
 		);
 		const names = files.map((f) => f.name);
 
 		// GPT: the slots from 1 MiB on, then the PV; sizes in MiB keep everything aligned.
 		const raw = join(dir, 'matrix.raw');
 		const totalMiB = 1 + SLOTS.reduce((n, s) => n + s.sizeMiB, 0) + PV_MIB + 1;
-		run('truncate', ['-s', `${totalMiB}M`, raw]);
+		runSync('truncate', ['-s', `${totalMiB}M`, raw]);
 		const sgdiskArgs: string[] = [];
 		let atMiB = 1;
 		SLOTS.forEach((s, i) => {
@@ -152,19 +146,26 @@ describeNeeding(missingCapability(), 'mount matrix: every subformat, every files
 		});
 		const pvStartMiB = atMiB;
 		sgdiskArgs.push(`-n${SLOTS.length + 1}:${pvStartMiB * 2048}:+${PV_MIB}M`, `-t${SLOTS.length + 1}:8e00`);
-		run('sgdisk', [...sgdiskArgs, raw]);
+		runSync('sgdisk', [...sgdiskArgs, raw]);
 		atMiB = 1;
 		for (const s of SLOTS) {
 			const img = join(dir, `${s.label}.img`);
 			s.make(img, content, names);
-			run('dd', [`if=${img}`, `of=${raw}`, 'bs=1M', `seek=${atMiB}`, 'conv=notrunc,sparse', 'status=none']);
+			runSync('dd', [
+				`if=${img}`,
+				`of=${raw}`,
+				'bs=1M',
+				`seek=${atMiB}`,
+				'conv=notrunc,sparse',
+				'status=none',
+			]);
 			atMiB += s.sizeMiB;
 		}
 
 		// LVM: pvcreate/vgcreate/lvcreate on a loop device over the PV partition (no device-mapper
 		// here, so the LV is never activated); the ext4 goes at the LV's first extent ourselves.
 		const vg = `vgm${process.pid}`;
-		const loop = run('losetup', [
+		const loop = runSync('losetup', [
 			'-f',
 			'--show',
 			'--offset',
@@ -175,9 +176,9 @@ describeNeeding(missingCapability(), 'mount matrix: every subformat, every files
 		]).trim();
 		const lvm = ['--devices', loop, '--config', LVM_CONFIG];
 		try {
-			run('pvcreate', [...lvm, '-y', loop]);
-			run('vgcreate', [...lvm, '-s', '4M', vg, loop]);
-			run('lvcreate', [
+			runSync('pvcreate', [...lvm, '-y', loop]);
+			runSync('vgcreate', [...lvm, '-s', '4M', vg, loop]);
+			runSync('lvcreate', [
 				...lvm,
 				'--driverloaded',
 				'n',
@@ -192,14 +193,14 @@ describeNeeding(missingCapability(), 'mount matrix: every subformat, every files
 				vg,
 			]);
 			const pvs = JSON.parse(
-				run('pvs', [...lvm, '--units', 'b', '--nosuffix', '-o', 'pe_start', '--reportformat', 'json']),
+				runSync('pvs', [...lvm, '--units', 'b', '--nosuffix', '-o', 'pe_start', '--reportformat', 'json']),
 			) as { report: { pv: { pe_start: string }[] }[] };
 			const peStart = Number(pvs.report[0]!.pv[0]!.pe_start);
 			const lvImg = join(dir, 'lv.img');
-			run('truncate', ['-s', `${LV_MIB}M`, lvImg]);
-			run('mkfs.ext4', ['-q', '-F', '-L', 'LVMDATA', '-d', content, lvImg]);
+			runSync('truncate', ['-s', `${LV_MIB}M`, lvImg]);
+			runSync('mkfs.ext4', ['-q', '-F', '-L', 'LVMDATA', '-d', content, lvImg]);
 			// The LV is the VG's first allocation: it starts at extent 0, right after pe_start.
-			run('dd', [
+			runSync('dd', [
 				`if=${lvImg}`,
 				`of=${raw}`,
 				'bs=512',
@@ -210,22 +211,22 @@ describeNeeding(missingCapability(), 'mount matrix: every subformat, every files
 			// Convert while the VG exists: vgremove (below) wipes its metadata from the PV.
 			for (const sub of SUBFORMATS) {
 				const out = join(dir, `${sub}.vmdk`);
-				run('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', `subformat=${sub}`, raw, out]);
+				runSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', `subformat=${sub}`, raw, out]);
 				vmdks.set(sub, out);
 			}
 		} finally {
 			try {
-				run('vgremove', [...lvm, '-f', vg]);
+				runSync('vgremove', [...lvm, '-f', vg]);
 			} catch {
 				// The VG's metadata lives only on our image (already converted); nothing else to undo.
 			}
-			run('losetup', ['-d', loop]);
+			runSync('losetup', ['-d', loop]);
 		}
 
-		for (const name of run('ls', [dir])
+		for (const name of runSync('ls', [dir])
 			.split('\n')
 			.filter((n) => n.endsWith('.vmdk'))) {
-			hashes.set(name, await sha256(join(dir, name)));
+			hashes.set(name, await sha256File(join(dir, name)));
 		}
 	}, 300_000);
 
@@ -261,14 +262,14 @@ describeNeeding(missingCapability(), 'mount matrix: every subformat, every files
 				expect(v!.mountpoint, `${label} mounted (${v!.problem ?? ''})`).not.toBeNull();
 				expectHelpers(v!.helper ?? '', type);
 				for (const f of files) {
-					expect(await sha256(join(v!.mountpoint!, f.name)), `${f.name} on ${label}`).toBe(f.sha256);
+					expect(await sha256File(join(v!.mountpoint!, f.name)), `${f.name} on ${label}`).toBe(f.sha256);
 				}
 			}
 		} finally {
 			const un = await env.cli('unmount', '--json', vmdk);
 			expect(un.status, un.stdout + un.stderr).toBe(0);
 		}
-		for (const [name, hash] of hashes) expect(await sha256(join(dir, name)), name).toBe(hash);
+		for (const [name, hash] of hashes) expect(await sha256File(join(dir, name)), name).toBe(hash);
 	}
 
 	for (const sub of SUBFORMATS) {
@@ -289,7 +290,7 @@ describeNeeding(missingCapability(), 'mount matrix: every subformat, every files
 				const v = volumes.find((x) => x.filesystem?.label === label)!;
 				expect(v.mountpoint, `${label}: ${v.problem ?? ''}`).not.toBeNull();
 				expect(v.helper).toMatch(/fuse2fs|fusefat/);
-				for (const f of files) expect(await sha256(join(v.mountpoint!, f.name))).toBe(f.sha256);
+				for (const f of files) expect(await sha256File(join(v.mountpoint!, f.name))).toBe(f.sha256);
 			}
 			// No FUSE helper reads xfs or btrfs: listed with the reason, not mounted.
 			for (const label of ['XFSDATA', 'BTRFSDATA']) {

@@ -23,15 +23,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DoctorReport, MountListResult, MountedDisk } from '../../src/shared/models.js';
 import { CLI_BIN, REPO_ROOT, ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
-import {
-	MountEnv,
-	isAlive,
-	makeFixtures,
-	missingCapability,
-	sh,
-	sha256,
-	type Fixtures,
-} from './mount-env.js';
+import { run, sha256File } from '../helpers/run.js';
+import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 
 /** `nobody`/`nogroup`: no user is created; everything it needs is in a temp dir it owns. */
 const USER_UID = 65534;
@@ -101,7 +94,7 @@ async function sha256AsUser(paths: readonly string[]): Promise<string[]> {
 async function hashAll(): Promise<Map<string, string>> {
 	const out = new Map<string, string>();
 	for (const name of await readdir(fx.dir))
-		if (name.endsWith('.vmdk')) out.set(name, await sha256(join(fx.dir, name)));
+		if (name.endsWith('.vmdk')) out.set(name, await sha256File(join(fx.dir, name)));
 	return out;
 }
 
@@ -199,7 +192,7 @@ describeNeeding(
 				new Uint8Array(1_500_000).map((_, i) => (i * 13 + (i >> 9)) % 256),
 			);
 			// Hand the whole tree to the user (the fixtures too: it reads the VMDKs, nothing more).
-			await sh('/usr/bin/chown', ['-R', `${USER_UID}:${USER_GID}`, env.root]);
+			await run('/usr/bin/chown', ['-R', `${USER_UID}:${USER_GID}`, env.root]);
 			await chown(env.root, USER_UID, USER_GID);
 			await chmod(env.root, 0o755);
 			userEnv = {
@@ -317,7 +310,7 @@ describeNeeding(
 			const sync = await asUser('/usr/bin/sync', [target]);
 			expect(sync.status, sync.stderr).toBe(0);
 			expect(await sha256AsUser([target, join(ext.mountpoint ?? '', 'hello.txt')])).toEqual([
-				await sha256(payload),
+				await sha256File(payload),
 				fx.files.find((f) => f.name === 'hello.txt')?.sha256,
 			]);
 			const u = await cli('unmount', fx.mbrSparse);

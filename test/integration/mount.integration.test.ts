@@ -12,7 +12,8 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { DaemonClient } from '../../src/daemon/client.js';
 import type { MountListResult, MountedDisk } from '../../src/shared/models.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
-import { MountEnv, isAlive, makeFixtures, missingCapability, sha256, type Fixtures } from './mount-env.js';
+import { run, sha256File } from '../helpers/run.js';
+import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 import { describeNeeding } from '../helpers/capability.js';
 
 let fx: Fixtures;
@@ -22,7 +23,7 @@ let vmdkHashes: Map<string, string>;
 async function hashAll(): Promise<Map<string, string>> {
 	const out = new Map<string, string>();
 	for (const name of await readdir(fx.dir))
-		if (name.endsWith('.vmdk')) out.set(name, await sha256(join(fx.dir, name)));
+		if (name.endsWith('.vmdk')) out.set(name, await sha256File(join(fx.dir, name)));
 	return out;
 }
 
@@ -40,7 +41,7 @@ async function expectFiles(mountpoint: string | null, upper = false): Promise<vo
 	expect(mountpoint).not.toBeNull();
 	for (const f of fx.files) {
 		const name = upper ? f.name.toUpperCase() : f.name;
-		expect(await sha256(join(mountpoint ?? '', name)), `${name} in ${mountpoint}`).toBe(f.sha256);
+		expect(await sha256File(join(mountpoint ?? '', name)), `${name} in ${mountpoint}`).toBe(f.sha256);
 	}
 }
 
@@ -311,8 +312,7 @@ describeNeeding(missingCapability(), 'mount (real daemon, FUSE and helpers)', ()
 		const raw = join(fx.dir, 'unknown.raw');
 		await writeFile(raw, new Uint8Array(8 * 1024 * 1024).fill(0x5a));
 		const vmdk = join(fx.dir, 'unknown.vmdk');
-		const { sh } = await import('./mount-env.js');
-		await sh('/usr/bin/qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', raw, vmdk]);
+		await run('/usr/bin/qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', raw, vmdk]);
 		const r = await env.cli('mount', vmdk);
 		expect(r.status).not.toBe(0);
 		expect(r.stderr).toMatch(/No filesystem found: no filesystem found in .*unknown\.vmdk/);

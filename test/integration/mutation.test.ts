@@ -5,7 +5,6 @@
 // Reproduce a failure with VMDK_FUZZ_SEED=<seed printed below> npx vitest run test/integration/mutation.test.ts
 // (the fixtures are made from the seed too: seeded random bytes, and the CID qemu-img picks at
 // random is pinned, so the same seed mutates the same bytes).
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +23,7 @@ import { buildTar, type BuiltTar } from '../helpers/build-tar.js';
 import { MemoryPlatform } from '../helpers/memory-platform.js';
 import { memoryWritePlatform } from '../helpers/memory-write-platform.js';
 import { prng, seedFromEnv } from '../helpers/prng.js';
+import { runSync } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const SEED = seedFromEnv('VMDK_FUZZ_SEED');
@@ -70,10 +70,8 @@ beforeAll(async () => {
 	({ dir, cleanup } = await makeTempDir('vmdk-mutation-'));
 	const raw = join(dir, 'ref.raw');
 	// 4 MiB: random, compressible and zero regions.
-	execFileSync('qemu-img', ['create', '-f', 'raw', raw, '4M'], { stdio: 'ignore' });
-	execFileSync('qemu-io', ['-f', 'raw', '-c', 'write -P 0x41 0 1M', '-c', 'write -P 0x7e 2M 512k', raw], {
-		stdio: 'ignore',
-	});
+	runSync('qemu-img', ['create', '-f', 'raw', raw, '4M']);
+	runSync('qemu-io', ['-f', 'raw', '-c', 'write -P 0x41 0 1M', '-c', 'write -P 0x7e 2M 512k', raw]);
 	// 256 KiB of incompressible bytes at 2.5 MiB, from the seed.
 	const rand = prng(SEED);
 	const noise = Uint8Array.from({ length: 256 * 1024 }, () => Math.floor(rand() * 256));
@@ -82,24 +80,14 @@ beforeAll(async () => {
 	writeFileSync(raw, ref);
 	for (const sub of ['monolithicSparse', 'streamOptimized']) {
 		const out = join(dir, `${sub}.vmdk`);
-		execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', `subformat=${sub}`, raw, out]);
+		runSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', `subformat=${sub}`, raw, out]);
 		const target = new Uint8Array(readFileSync(out));
 		pinCid(embeddedDescriptor(target));
 		images.set(sub, { target, siblings: {} });
 	}
 	// A text descriptor beside its flat extent: mutations hit the descriptor text.
 	const flat = join(dir, 'flat.vmdk');
-	execFileSync('qemu-img', [
-		'convert',
-		'-f',
-		'raw',
-		'-O',
-		'vmdk',
-		'-o',
-		'subformat=monolithicFlat',
-		raw,
-		flat,
-	]);
+	runSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=monolithicFlat', raw, flat]);
 	const flatDescriptor = new Uint8Array(readFileSync(flat));
 	pinCid(flatDescriptor);
 	images.set('monolithicFlat', {

@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: MIT
 // Differential tests: every VMDK subformat and snapshot chains that qemu-img / qemu-io write,
 // read through openDisk, must equal `qemu-img convert -O raw` of the same file. No FUSE.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VmdkError, openDisk, type OpenDiskOptions, type VirtualDisk } from '../../src/core/index.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
 import { prng } from '../helpers/prng.js';
+import { run } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
-const run = promisify(execFile);
 const KiB = 1024;
 const MiB = 1024 * KiB;
 /** The reference disk: 6 MiB with random and zero regions, some not grain-aligned. */

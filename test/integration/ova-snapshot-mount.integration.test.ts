@@ -7,10 +7,11 @@ import { copyFile, cp, open, readFile, readdir, readlink, rm, writeFile } from '
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { MountListResult, MountedDisk } from '../../src/shared/models.js';
-import { makeOvaPieces, sha256File, tarUp, type OvaPieces } from '../helpers/build-ova.js';
+import { makeOvaPieces, tarUp, type OvaPieces } from '../helpers/build-ova.js';
 import { hashBundle, makeSnapshotVm, type SnapshotVm, type StateName } from '../helpers/build-snapshot-vm.js';
 import { describeNeeding } from '../helpers/capability.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { sha256File } from '../helpers/run.js';
 import { MountEnv, missingCapability } from './mount-env.js';
 
 let env: MountEnv;

@@ -5,7 +5,6 @@
 // sizes and data offsets; qemu-img for the disk bytes; sha256sum-style digests for the manifest.
 import { copyFile, mkdir, open, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTarIndex, withArchives } from '../../src/core/index.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
@@ -13,14 +12,14 @@ import type { InfoResult } from '../../src/shared/models.js';
 import {
 	copyPieces,
 	makeOvaPieces,
-	sha256File,
 	sizeOf,
 	tarUp,
 	writeManifest,
 	writeOvf,
 	type OvaPieces,
 } from '../helpers/build-ova.js';
-import { CLI_BIN, ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { ensureCliBuilt, runCli } from '../fixtures/reference-disk.js';
+import { run, runStatus, sha256File } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 let root = '';
@@ -29,12 +28,7 @@ let pieces: OvaPieces;
 /** The standard appliance (ustar). */
 let ova = '';
 
-async function cli(
-	...args: string[]
-): Promise<{ status: number | undefined; stdout: string; stderr: string }> {
-	const r = await execa(process.execPath, [CLI_BIN, ...args], { reject: false, timeout: 120_000 });
-	return { status: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args);
 
 async function infoJson(...args: string[]): Promise<InfoResult> {
 	const r = await cli('info', '--json', ...args);
@@ -43,7 +37,7 @@ async function infoJson(...args: string[]): Promise<InfoResult> {
 }
 
 async function sameFile(a: string, b: string): Promise<boolean> {
-	return (await execa('cmp', ['-s', a, b], { reject: false })).exitCode === 0;
+	return (await runStatus('cmp', ['-s', a, b])).status === 0;
 }
 
 const STANDARD_MEMBERS = ['app.ovf', 'app.mf', 'app-disk1.vmdk', 'app-disk2.vmdk'];
@@ -68,7 +62,7 @@ async function pythonMembers(
 		'import json,sys,tarfile\n' +
 		'with tarfile.open(sys.argv[1]) as t:\n' +
 		'  print(json.dumps([{"name":m.name,"size":m.size,"header":m.offset,"offset":m.offset_data,"file":m.isfile()} for m in t.getmembers()]))';
-	const { stdout } = await execa('python3', ['-c', script, path]);
+	const stdout = await run('python3', ['-c', script, path]);
 	return JSON.parse(stdout) as {
 		name: string;
 		size: number;
@@ -80,7 +74,7 @@ async function pythonMembers(
 
 /** GNU tar's view: size and name of every member (`tar -tvf`). */
 async function gnuTarMembers(path: string): Promise<{ name: string; size: number }[]> {
-	const { stdout } = await execa('tar', ['--numeric-owner', '-tvf', path], { env: { LC_ALL: 'C' } });
+	const stdout = await run('tar', ['--numeric-owner', '-tvf', path]);
 	return stdout
 		.split('\n')
 		.filter((l) => l !== '')
@@ -181,7 +175,7 @@ describe('info, export and --verify on appliances', () => {
 			expect(r.status, r.stderr).toBe(0);
 			expect(await sameFile(out, d.raw)).toBe(true);
 			const qemu = join(root, `qemu-disk${i + 1}.raw`);
-			await execa('qemu-img', ['convert', '-O', 'raw', d.vmdk, qemu]);
+			await run('qemu-img', ['convert', '-O', 'raw', d.vmdk, qemu]);
 			expect(await sameFile(out, qemu)).toBe(true);
 			await rm(qemu);
 		}
@@ -281,7 +275,7 @@ describe('info, export and --verify on appliances', () => {
 
 	it('gzip-compressed disk files are unsupported, with the disk named', async () => {
 		const gz = await variant('gzip', async (dir) => {
-			await execa('gzip', ['-n', join(dir, 'app-disk1.vmdk')]);
+			await run('gzip', ['-n', join(dir, 'app-disk1.vmdk')]);
 			await rename(join(dir, 'app-disk1.vmdk.gz'), join(dir, 'app-disk1.vmdk'));
 			await writeOvf(join(dir, 'app.ovf'), 'Zipped', [
 				{ href: 'app-disk1.vmdk', capacityBytes: 64 * 2 ** 20, compression: 'gzip' },

@@ -4,12 +4,13 @@
 // its filesystem). `info` must warn, with the sizes dumpe2fs and sfdisk report; the peers show
 // why it matters: the kernel refuses the mount ("bad geometry") and fuse2fs mounts it but cannot
 // read a file stored past the partition's end.
-import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infoJson, infoText, rawToVmdk, run, sfdiskTable } from '../fixtures/make-inspect-disks.js';
+import { infoJson, infoText, rawToVmdk, sfdiskTable } from '../fixtures/make-inspect-disks.js';
 import { describeNeeding, rootMissing } from '../helpers/capability.js';
+import { runSync } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const MIB = 1024 * 1024;
@@ -19,7 +20,7 @@ const FILESYSTEM_BYTES = 64 * MIB;
 
 /** Block count and block size from the superblock, as dumpe2fs prints them. */
 function dumpe2fsSize(image: string): number {
-	const out = run('dumpe2fs', ['-h', image]);
+	const out = runSync('dumpe2fs', ['-h', image]);
 	const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)$`, 'm').exec(out)?.[1]);
 	return field('Block count') * field('Block size');
 }
@@ -39,17 +40,15 @@ describe('info on an ext4 larger than its partition', () => {
 		// 40 MiB of data cannot fit in the first 16 MiB: part of it lies past the partition's end.
 		await writeFile(join(files, 'big.bin'), new Uint8Array(40 * MIB).fill(0x5a));
 		const fs = join(dir, 'fs.img');
-		run('truncate', ['-s', String(FILESYSTEM_BYTES), fs]);
-		run('mkfs.ext4', ['-q', '-F', '-b', '4096', '-L', 'shrunk', '-d', files, fs]);
+		runSync('truncate', ['-s', String(FILESYSTEM_BYTES), fs]);
+		runSync('mkfs.ext4', ['-q', '-F', '-b', '4096', '-L', 'shrunk', '-d', files, fs]);
 		raw = join(dir, 'disk.raw');
-		run('truncate', ['-s', String(48 * MIB), raw]);
-		run(
-			'sfdisk',
-			['-q', raw],
-			`label: dos\nstart=${PARTITION_START_SECTORS}, size=${PARTITION_BYTES / 512}, type=83\n`,
-		);
+		runSync('truncate', ['-s', String(48 * MIB), raw]);
+		runSync('sfdisk', ['-q', raw], {
+			input: `label: dos\nstart=${PARTITION_START_SECTORS}, size=${PARTITION_BYTES / 512}, type=83\n`,
+		});
 		const copy = (to: string, seekMib: number) =>
-			run('dd', [
+			runSync('dd', [
 				`if=${fs}`,
 				`of=${to}`,
 				`bs=${MIB}`,
@@ -85,22 +84,20 @@ describe('info on an ext4 larger than its partition', () => {
 		expect(info.warnings).toEqual([warning]);
 
 		const text = await infoText(vmdk);
-		expect(text.exitCode).toBe(0);
+		expect(text.status, text.stderr).toBe(0);
 		expect(text.stdout).toContain(`Warnings:\n  ! ${warning}`);
 	});
 
 	it('does not warn about one device of a two-device btrfs (its size is both devices together)', async () => {
 		const devices = [join(dir, 'btrfs-a.img'), join(dir, 'btrfs-b.img')];
-		for (const d of devices) run('truncate', ['-s', String(128 * MIB), d]);
-		run('mkfs.btrfs', ['-q', '-f', '-d', 'single', '-m', 'single', ...devices]);
+		for (const d of devices) runSync('truncate', ['-s', String(128 * MIB), d]);
+		runSync('mkfs.btrfs', ['-q', '-f', '-d', 'single', '-m', 'single', ...devices]);
 		const btrfsRaw = join(dir, 'btrfs.raw');
-		run('truncate', ['-s', String(130 * MIB), btrfsRaw]);
-		run(
-			'sfdisk',
-			['-q', btrfsRaw],
-			`label: dos\nstart=${PARTITION_START_SECTORS}, size=${(128 * MIB) / 512}, type=83\n`,
-		);
-		run('dd', [
+		runSync('truncate', ['-s', String(130 * MIB), btrfsRaw]);
+		runSync('sfdisk', ['-q', btrfsRaw], {
+			input: `label: dos\nstart=${PARTITION_START_SECTORS}, size=${(128 * MIB) / 512}, type=83\n`,
+		});
+		runSync('dd', [
 			`if=${devices[0]}`,
 			`of=${btrfsRaw}`,
 			`bs=${MIB}`,
@@ -120,7 +117,7 @@ describe('info on an ext4 larger than its partition', () => {
 
 	describeNeeding(rootMissing(), 'what the kernel and fuse2fs make of it', () => {
 		it('the kernel refuses it: bad geometry', () => {
-			const loop = run('losetup', [
+			const loop = runSync('losetup', [
 				'--find',
 				'--show',
 				'--read-only',
@@ -132,26 +129,30 @@ describe('info on an ext4 larger than its partition', () => {
 			]).trim();
 			const mountpoint = join(dir, 'kernel');
 			try {
-				execFileSync('mkdir', ['-p', mountpoint]);
-				expect(() => run('mount', ['-t', 'ext4', '-o', 'ro', loop, mountpoint])).toThrow();
+				mkdirSync(mountpoint, { recursive: true });
+				expect(() => runSync('mount', ['-t', 'ext4', '-o', 'ro', loop, mountpoint])).toThrow();
 				const name = loop.replace('/dev/', '');
-				expect(run('dmesg', [])).toMatch(
+				expect(runSync('dmesg', [])).toMatch(
 					new RegExp(`EXT4-fs \\(${name}\\): bad geometry: block count \\d+ exceeds size of device`),
 				);
 			} finally {
-				// Only mounted if the kernel unexpectedly accepted it.
-				execFileSync('sh', ['-c', `umount ${mountpoint} 2>/dev/null; losetup -d ${loop}`]);
+				try {
+					runSync('umount', [mountpoint]);
+				} catch {
+					// Not mounted: only mounted if the kernel unexpectedly accepted it.
+				}
+				runSync('losetup', ['-d', loop]);
 			}
 		});
 
 		it('fuse2fs mounts it, but a file stored past the end of the partition fails with EIO', async () => {
 			const mountpoint = join(dir, 'fuse2fs');
 			await mkdir(mountpoint, { recursive: true });
-			run('fuse2fs', ['-o', 'ro', partition, mountpoint]);
+			runSync('fuse2fs', ['-o', 'ro', partition, mountpoint]);
 			try {
 				await expect(readFile(join(mountpoint, 'big.bin'))).rejects.toMatchObject({ code: 'EIO' });
 			} finally {
-				run('umount', [mountpoint]);
+				runSync('umount', [mountpoint]);
 			}
 		});
 	});

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Differential tests: tables written by sfdisk and sgdisk must read back exactly as those
 // tools print them (start, size, type, GUIDs, names). Images are small sparse files.
-import { execFileSync } from 'node:child_process';
 import { open, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,17 +12,12 @@ import {
 	probeFilesystem,
 	readPartitionTable,
 } from '../../src/core/index.js';
+import { runSync, type RunOptions } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { FileByteSource } from '../../src/host/node/file-byte-source.js';
 
-function run(tool: string, args: string[], input?: string): string {
-	return execFileSync(tool, args, {
-		input,
-		encoding: 'utf8',
-		env: { ...process.env, LC_ALL: 'C.UTF-8' },
-		timeout: 60_000,
-	});
-}
+/** Partition names and labels here are UTF-8: the peers run in a UTF-8 locale. */
+const UTF8: RunOptions = { locale: 'C.UTF-8' };
 
 interface SfdiskPartition {
 	node: string;
@@ -39,7 +33,7 @@ interface SfdiskJson {
 }
 
 function sfdiskJson(path: string): SfdiskJson['partitiontable'] {
-	return (JSON.parse(run('sfdisk', ['--json', path])) as SfdiskJson).partitiontable;
+	return (JSON.parse(runSync('sfdisk', ['--json', path], UTF8)) as SfdiskJson).partitiontable;
 }
 
 /** Partition number from an sfdisk node name (`/tmp/x/disk.img5` → 5). */
@@ -70,10 +64,9 @@ describe('MBR written by sfdisk', () => {
 		const path = join(dir, 'mbr.img');
 		await (await open(path, 'w')).close();
 		await truncate(path, 32 * 1024 * 1024);
-		run(
-			'sfdisk',
-			['--no-reread', '--no-tell-kernel', path],
-			[
+		runSync('sfdisk', ['--no-reread', '--no-tell-kernel', path], {
+			...UTF8,
+			input: [
 				'label: dos',
 				'label-id: 0x1234abcd',
 				'start=2048, size=4096, type=83, bootable',
@@ -84,7 +77,7 @@ describe('MBR written by sfdisk', () => {
 				'size=8192, type=82',
 				'type=8e',
 			].join('\n'),
-		);
+		});
 		const expected = sfdiskJson(path);
 		const table = await withSource(path, readPartitionTable);
 		expect(table.scheme).toBe('mbr');
@@ -143,23 +136,22 @@ describe('volumes probed with the real filesystem probe', () => {
 		const path = join(dir, 'fs.img');
 		await (await open(path, 'w')).close();
 		await truncate(path, 32 * 1024 * 1024);
-		run(
-			'sfdisk',
-			['-q', '--no-reread', '--no-tell-kernel', path],
-			[
+		runSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', path], {
+			...UTF8,
+			input: [
 				'label: dos',
 				'start=2048, size=8192, type=83',
 				'start=10240, size=40000, type=f',
 				'start=12288, size=8192, type=c',
 			].join('\n'),
-		);
+		});
 		const parts = sfdiskJson(path).partitions;
 		const logicalStart = parts.find((p) => nodeNumber(p.node, path) === 5)!.start;
-		run('mkfs.ext4', ['-q', '-F', '-L', 'rootfs', '-E', `offset=${2048 * 512}`, path, '4M']);
-		run('mkfs.vfat', ['-n', 'DATA', '--offset', String(logicalStart), path, '4096']);
+		runSync('mkfs.ext4', ['-q', '-F', '-L', 'rootfs', '-E', `offset=${2048 * 512}`, path, '4M'], UTF8);
+		runSync('mkfs.vfat', ['-n', 'DATA', '--offset', String(logicalStart), path, '4096'], UTF8);
 		const blkid = (offsetBytes: number): Record<string, string> =>
 			Object.fromEntries(
-				run('blkid', ['-p', '-O', String(offsetBytes), '-o', 'export', path])
+				runSync('blkid', ['-p', '-O', String(offsetBytes), '-o', 'export', path], UTF8)
 					.trim()
 					.split('\n')
 					.map((line) => line.split('=', 2) as [string, string]),
@@ -180,17 +172,21 @@ describe('GPT written by sgdisk', () => {
 		path = join(dir, 'gpt.img');
 		await (await open(path, 'w')).close();
 		await truncate(path, 24 * 1024 * 1024);
-		run('sgdisk', [
-			'-o',
-			...['-n', '1:2048:+1M', '-t', '1:ef00', '-c', '1:EFI system partition'],
-			...['-n', '2:0:+2M', '-t', '2:8300', '-c', '2:Données ü root'],
-			...['-n', '3:0:+1M', '-t', '3:0700'],
-			...['-n', '4:0:+1M', '-t', '4:8e00', '-c', '4:lvm'],
-			...['-n', '6:0:+1M', '-t', '6:8200', '-c', '6:swap'],
-			...['-n', '7:0:+1M', '-t', '7:af00', '-c', '7:Mac'],
-			...['-n', '8:0:+1M', '-t', '8:0c01', '-c', '8:msr'],
-			path,
-		]);
+		runSync(
+			'sgdisk',
+			[
+				'-o',
+				...['-n', '1:2048:+1M', '-t', '1:ef00', '-c', '1:EFI system partition'],
+				...['-n', '2:0:+2M', '-t', '2:8300', '-c', '2:Données ü root'],
+				...['-n', '3:0:+1M', '-t', '3:0700'],
+				...['-n', '4:0:+1M', '-t', '4:8e00', '-c', '4:lvm'],
+				...['-n', '6:0:+1M', '-t', '6:8200', '-c', '6:swap'],
+				...['-n', '7:0:+1M', '-t', '7:af00', '-c', '7:Mac'],
+				...['-n', '8:0:+1M', '-t', '8:0c01', '-c', '8:msr'],
+				path,
+			],
+			UTF8,
+		);
 	});
 
 	/** What sgdisk -p and -i N say, normalised to our lower-case GUIDs. */
@@ -198,7 +194,7 @@ describe('GPT written by sgdisk', () => {
 		diskGuid: string;
 		parts: Map<number, { type: string; uuid: string; first: number; last: number; name: string }>;
 	} {
-		const listing = run('sgdisk', ['-p', path]);
+		const listing = runSync('sgdisk', ['-p', path], UTF8);
 		const diskGuid = /Disk identifier \(GUID\): (\S+)/.exec(listing)![1]!.toLowerCase();
 		const parts = new Map<
 			number,
@@ -206,7 +202,7 @@ describe('GPT written by sgdisk', () => {
 		>();
 		for (const m of listing.matchAll(/^\s+(\d+)\s+\d+\s+\d+/gm)) {
 			const n = Number(m[1]);
-			const info = run('sgdisk', ['-i', String(n), path]);
+			const info = runSync('sgdisk', ['-i', String(n), path], UTF8);
 			parts.set(n, {
 				type: /Partition GUID code: (\S+)/.exec(info)![1]!.toLowerCase(),
 				uuid: /Partition unique GUID: (\S+)/.exec(info)![1]!.toLowerCase(),
@@ -253,7 +249,7 @@ describe('GPT written by sgdisk', () => {
 
 	it('uses the backup header when the primary is damaged, and says so', async () => {
 		const damaged = join(dir, 'gpt-damaged.img');
-		run('cp', ['--sparse=always', path, damaged]);
+		runSync('cp', ['--sparse=always', path, damaged], UTF8);
 		const fh = await open(damaged, 'r+');
 		await fh.write(Uint8Array.of(0xff, 0xff), 0, 2, 512 + 24); // inside "my LBA": header CRC now fails
 		await fh.close();
@@ -267,7 +263,7 @@ describe('GPT written by sgdisk', () => {
 
 	it('uses the backup entry array when the primary array fails its CRC', async () => {
 		const damaged = join(dir, 'gpt-entries.img');
-		run('cp', ['--sparse=always', path, damaged]);
+		runSync('cp', ['--sparse=always', path, damaged], UTF8);
 		const fh = await open(damaged, 'r+');
 		await fh.write(Uint8Array.of(0x41), 0, 1, 1024 + 56); // a byte of entry 1's name
 		await fh.close();
@@ -278,8 +274,8 @@ describe('GPT written by sgdisk', () => {
 
 	it('reports a hybrid MBR made by sgdisk -h', async () => {
 		const hybrid = join(dir, 'gpt-hybrid.img');
-		run('cp', ['--sparse=always', path, hybrid]);
-		run('sgdisk', ['-h', '2:EE', hybrid]);
+		runSync('cp', ['--sparse=always', path, hybrid], UTF8);
+		runSync('sgdisk', ['-h', '2:EE', hybrid], UTF8);
 		const table = await withSource(hybrid, readPartitionTable);
 		expect(table.scheme).toBe('gpt');
 		expect(table.warnings.some((w) => w.startsWith('hybrid MBR'))).toBe(true);
@@ -290,7 +286,7 @@ describe('GPT written by sgdisk', () => {
 describe('type name tables', () => {
 	/** `sfdisk --label X --list-types` as id → name. */
 	function sfdiskTypes(label: 'dos' | 'gpt'): Map<string, string> {
-		const out = run('sfdisk', ['--label', label, '--list-types']);
+		const out = runSync('sfdisk', ['--label', label, '--list-types'], UTF8);
 		const types = new Map<string, string>();
 		for (const line of out.split('\n')) {
 			const m = /^\s*([0-9a-fA-F-]+)\s{2,}(.+)$/.exec(line) ?? /^\s*([0-9a-f]{1,2}) (.+)$/.exec(line);

@@ -7,11 +7,11 @@
 // deltas give typed errors naming what is wrong.
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InfoResult } from '../../src/shared/models.js';
 import { hashBundle, makeSnapshotVm, VMSD_TEXT, type SnapshotVm } from '../helpers/build-snapshot-vm.js';
-import { CLI_BIN, ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { ensureCliBuilt, runCli } from '../fixtures/reference-disk.js';
+import { run, runStatus } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 let root = '';
@@ -30,12 +30,7 @@ const BUNDLE_FILES = [
 	'Test VM.vmsd',
 ];
 
-async function cli(
-	...args: string[]
-): Promise<{ status: number | undefined; stdout: string; stderr: string }> {
-	const r = await execa(process.execPath, [CLI_BIN, ...args], { reject: false, timeout: 120_000 });
-	return { status: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]) => runCli(args);
 
 async function info(...args: string[]): Promise<InfoResult> {
 	const r = await cli('info', '--json', ...args);
@@ -44,7 +39,7 @@ async function info(...args: string[]): Promise<InfoResult> {
 }
 
 async function sameFile(a: string, b: string): Promise<boolean> {
-	return (await execa('cmp', ['-s', a, b], { reject: false })).exitCode === 0;
+	return (await runStatus('cmp', ['-s', a, b])).status === 0;
 }
 
 /** A copy of the bundle to break, with the .vmsd replaced. */
@@ -127,7 +122,7 @@ describe('snapshot points of a VMware VM', () => {
 			expect(r.status, r.stderr).toBe(0);
 			expect(await sameFile(out, vm.raw[p.state])).toBe(true);
 			const qemu = join(root, `qemu-${p.state}.raw`);
-			await execa('qemu-img', ['convert', '-O', 'raw', join(vm.bundle, p.leaf), qemu]);
+			await run('qemu-img', ['convert', '-O', 'raw', join(vm.bundle, p.leaf), qemu]);
 			expect(await sameFile(out, qemu)).toBe(true);
 			await rm(out);
 			await rm(qemu);

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isVmdkError, resolveOpenTarget, type OpenTarget } from '../../src/core/index.js';
 import { isLockStale } from '../../src/host/node/lock-liveness.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
+import { run } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 /** The JSON `qemu-img info --backing-chain` prints, reduced to what we compare. */
@@ -19,12 +20,12 @@ interface QemuImageInfo {
 }
 
 async function qemuImg(cwd: string, ...args: string[]): Promise<void> {
-	await execa('qemu-img', args, { cwd });
+	await run('qemu-img', args, { cwd });
 }
 
 /** Every file qemu opens for `path`: its backing chain and their extents, as absolute paths. */
 async function qemuFiles(path: string): Promise<string[]> {
-	const { stdout } = await execa('qemu-img', ['info', '--backing-chain', '--output=json', path]);
+	const stdout = await run('qemu-img', ['info', '--backing-chain', '--output=json', path]);
 	const chain = JSON.parse(stdout) as QemuImageInfo[];
 	return chain.flatMap((image) => [
 		resolve(image.filename),
@@ -34,7 +35,7 @@ async function qemuFiles(path: string): Promise<string[]> {
 
 /** The backing chain qemu sees for `path`, leaf first, absolute. */
 async function qemuChain(path: string): Promise<string[]> {
-	const { stdout } = await execa('qemu-img', ['info', '--backing-chain', '--output=json', path]);
+	const stdout = await run('qemu-img', ['info', '--backing-chain', '--output=json', path]);
 	return (JSON.parse(stdout) as QemuImageInfo[]).map((i) => resolve(i.filename));
 }
 

@@ -2,7 +2,6 @@
 // The preload: window.vmdk's shape and channel checks (vmdk-api.ts), and the bundle Electron
 // loads (dist/preload/preload.cjs, built here by the same script as `npm run build`), run in a
 // sandbox-like scope whose `require` knows only 'electron'.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import {
 	createVmdkApi,
 	type IpcRendererLike,
 } from '../../../src/preload/vmdk-api.js';
+import { runSync } from '../../helpers/run.js';
 
 /** Every member of VmdkApi (the compiler checks the object has these; this checks nothing more). */
 const API_KEYS: readonly (keyof VmdkApi)[] = [
@@ -128,7 +128,7 @@ describe('window.vmdk (vmdk-api.ts)', () => {
 describe('the preload bundle', () => {
 	let code: string;
 	beforeAll(() => {
-		execFileSync(process.execPath, ['scripts/build-preload.mjs'], { stdio: 'inherit' });
+		runSync(process.execPath, ['scripts/build-preload.mjs']);
 		code = readFileSync('dist/preload/preload.cjs', 'utf8');
 	});
 

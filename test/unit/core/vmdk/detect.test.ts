@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Detection against files made by the real tools (qemu-img, mkfs, sfdisk, sgdisk, archivers).
-import { execFileSync } from 'node:child_process';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DETECT_PREFIX_BYTES, describeNonVmdk, detectVmdkKind } from '../../../../src/core/index.js';
 import { ascii, bytes, u32le, u64le, zeros } from '../../../helpers/bytes.js';
+import { runSync } from '../../../helpers/run.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
 
 let dir = '';
@@ -17,10 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	await cleanup();
 });
-
-function run(cmd: string, args: string[]): void {
-	execFileSync(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
 
 async function head(name: string): Promise<Uint8Array> {
 	const fh = await open(join(dir, name), 'r');
@@ -35,7 +31,7 @@ async function head(name: string): Promise<Uint8Array> {
 
 describe('detectVmdkKind', () => {
 	it('recognises every VMDK subformat qemu-img writes', async () => {
-		run('qemu-img', ['create', '-f', 'raw', 'r.raw', '1M']);
+		runSync('qemu-img', ['create', '-f', 'raw', 'r.raw', '1M'], { cwd: dir });
 		const expected: [string, string, string][] = [
 			['monolithicSparse', 'ms.vmdk', 'hosted-sparse'],
 			['streamOptimized', 'so.vmdk', 'hosted-sparse'],
@@ -44,7 +40,9 @@ describe('detectVmdkKind', () => {
 			['twoGbMaxExtentFlat', 'tf.vmdk', 'descriptor'],
 		];
 		for (const [subformat, name, kind] of expected) {
-			run('qemu-img', ['convert', '-O', 'vmdk', '-o', `subformat=${subformat}`, 'r.raw', name]);
+			runSync('qemu-img', ['convert', '-O', 'vmdk', '-o', `subformat=${subformat}`, 'r.raw', name], {
+				cwd: dir,
+			});
 			expect(detectVmdkKind(await head(name)), subformat).toBe(kind);
 		}
 		// The split sparse extent of twoGbMaxExtentSparse is itself a KDMV file.
@@ -77,7 +75,7 @@ describe('describeNonVmdk', () => {
 			['parallels', /Parallels image/],
 		];
 		for (const [format, phrase] of cases) {
-			run('qemu-img', ['create', '-f', format, `x.${format}`, '1M']);
+			runSync('qemu-img', ['create', '-f', format, `x.${format}`, '1M'], { cwd: dir });
 			const first = await head(`x.${format}`);
 			expect(detectVmdkKind(first), format).toBeUndefined();
 			expect(describeNonVmdk(first), format).toMatch(phrase);
@@ -85,13 +83,15 @@ describe('describeNonVmdk', () => {
 	});
 
 	it('names raw disks and filesystems made by sfdisk, sgdisk and mkfs', async () => {
-		run('truncate', ['-s', '4M', 'mbr.raw', 'gpt.raw', 'ext.raw', 'ntfs.raw', 'fat.raw', 'zero.raw']);
-		execFileSync('sfdisk', ['-q', join(dir, 'mbr.raw')], { input: 'start=2048, type=83\n' });
-		run('sgdisk', ['-n', '1:2048:0', 'gpt.raw']);
-		run('mkfs.ext4', ['-q', '-F', 'ext.raw']);
-		run('mkntfs', ['-q', '-F', '-f', 'ntfs.raw']);
-		run('mkfs.vfat', ['fat.raw']);
-		run('genisoimage', ['-quiet', '-o', 'cd.iso', 'mbr.raw']);
+		runSync('truncate', ['-s', '4M', 'mbr.raw', 'gpt.raw', 'ext.raw', 'ntfs.raw', 'fat.raw', 'zero.raw'], {
+			cwd: dir,
+		});
+		runSync('sfdisk', ['-q', 'mbr.raw'], { cwd: dir, input: 'start=2048, type=83\n' });
+		runSync('sgdisk', ['-n', '1:2048:0', 'gpt.raw'], { cwd: dir });
+		runSync('mkfs.ext4', ['-q', '-F', 'ext.raw'], { cwd: dir });
+		runSync('mkntfs', ['-q', '-F', '-f', 'ntfs.raw'], { cwd: dir });
+		runSync('mkfs.vfat', ['fat.raw'], { cwd: dir });
+		runSync('genisoimage', ['-quiet', '-o', 'cd.iso', 'mbr.raw'], { cwd: dir });
 		expect(describeNonVmdk(await head('mbr.raw'))).toBe('a raw disk image with an MBR');
 		expect(describeNonVmdk(await head('gpt.raw'))).toBe('a raw disk image with a GPT partition table');
 		expect(describeNonVmdk(await head('ext.raw'))).toMatch(/ext2\/3\/4 filesystem/);
@@ -103,11 +103,11 @@ describe('describeNonVmdk', () => {
 
 	it('names archives, text, .vmx files and empty files', async () => {
 		await writeFile(join(dir, 'note.txt'), 'hello, this is a note\n');
-		run('gzip', ['-k', 'note.txt']);
-		run('xz', ['-k', 'note.txt']);
-		run('bzip2', ['-k', 'note.txt']);
-		run('zip', ['-q', 'note.zip', 'note.txt']);
-		run('tar', ['-cf', 'note.ova', 'note.txt']);
+		runSync('gzip', ['-k', 'note.txt'], { cwd: dir });
+		runSync('xz', ['-k', 'note.txt'], { cwd: dir });
+		runSync('bzip2', ['-k', 'note.txt'], { cwd: dir });
+		runSync('zip', ['-q', 'note.zip', 'note.txt'], { cwd: dir });
+		runSync('tar', ['-cf', 'note.ova', 'note.txt'], { cwd: dir });
 		expect(describeNonVmdk(await head('note.txt.gz'))).toMatch(/gzip archive/);
 		expect(describeNonVmdk(await head('note.txt.xz'))).toMatch(/xz archive/);
 		expect(describeNonVmdk(await head('note.txt.bz2'))).toMatch(/bzip2 archive/);
