@@ -13,7 +13,7 @@ import { appPaths } from '../../src/host/index.js';
 import type { MountedDisk } from '../../src/shared/models.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
-import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
+import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from '../helpers/mount-env.js';
 
 /** Sends raw text and collects `count` answer lines. */
 function raw(socketPath: string, text: string, count: number): Promise<Record<string, unknown>[]> {

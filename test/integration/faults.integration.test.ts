@@ -27,8 +27,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MountListResult } from '../../src/shared/models.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
+import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from '../helpers/mount-env.js';
 import { run, runStatus } from '../helpers/run.js';
-import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 
 const NOBODY = 65534;
 const MIB = 1024 * 1024;

@@ -17,14 +17,10 @@ import {
 } from '../../src/core/index.js';
 import { apfsFletcher64, crc32c, crc32cUpdate } from '../../src/core/filesystems/checksums.js';
 import { PROBE_INTERNAL_ERROR } from '../../src/core/filesystems/probe.js';
+import { buildExt, buildFat, buildNtfs } from '../helpers/build-filesystems.js';
 import { runSync, type RunOptions } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
-import { buildExt, buildFat, buildNtfs } from '../unit/core/filesystems/fs-builders.js';
-import {
-	buildHfsPlusVolume,
-	buildHfsVolume,
-	buildWrappedHfsPlusVolume,
-} from '../unit/core/filesystems/hfs-builders.js';
+import { buildHfsPlusVolume, buildHfsVolume, buildWrappedHfsPlusVolume } from '../helpers/build-hfs.js';
 import { FileByteSource } from '../../src/host/node/file-byte-source.js';
 import { describeNeeding, rootMissing } from '../helpers/capability.js';
 import { prng } from '../helpers/prng.js';

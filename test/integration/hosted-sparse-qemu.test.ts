@@ -9,9 +9,9 @@ import type { RunKind } from '../../src/core/index.js';
 import { openHostedSparseExtent, type HostedSparseExtent } from '../../src/core/vmdk/hosted-sparse-extent.js';
 import { readEmbeddedDescriptor } from '../../src/core/vmdk/sparse-header.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
+import { buildStreamOptimized, expectSameBytes } from '../helpers/build-sparse.js';
 import { run } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
-import { buildStreamOptimized, expectSameBytes } from '../unit/core/vmdk/sparse-fixtures.js';
 import { prng, randomBytes, randomInt } from '../helpers/prng.js';
 
 const MiB = 1024 * 1024;

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { InfoResult, MountListResult } from '../../src/shared/models.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
+import { MountEnv, makeFixtures, missingCapability, type Fixtures } from '../helpers/mount-env.js';
 import { run, sha256File } from '../helpers/run.js';
-import { MountEnv, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 
 const VMX = (disk: string): string =>
 	[

@@ -5,8 +5,8 @@ import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO_ROOT, ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from '../helpers/mount-env.js';
 import { runStatus } from '../helpers/run.js';
-import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 import { describeNeeding } from '../helpers/capability.js';
 
 describeNeeding(missingCapability(), 'mount with missing or failing helpers', () => {

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { MountListResult } from '../../src/shared/models.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { MountEnv, missingCapability, type KnownFile } from '../helpers/mount-env.js';
 import { runSync, sha256File } from '../helpers/run.js';
-import { MountEnv, missingCapability, type KnownFile } from './mount-env.js';
 import { describeNeeding } from '../helpers/capability.js';
 
 const MIB = 1024 * 1024;

@@ -23,8 +23,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DoctorReport, MountListResult, MountedDisk } from '../../src/shared/models.js';
 import { CLI_BIN, REPO_ROOT, ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
+import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from '../helpers/mount-env.js';
 import { run, sha256File } from '../helpers/run.js';
-import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 
 /** `nobody`/`nogroup`: no user is created; everything it needs is in a temp dir it owns. */
 const USER_UID = 65534;

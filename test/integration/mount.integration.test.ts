@@ -12,8 +12,8 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { DaemonClient } from '../../src/daemon/client.js';
 import type { MountListResult, MountedDisk } from '../../src/shared/models.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from '../helpers/mount-env.js';
 import { run, sha256File } from '../helpers/run.js';
-import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 import { describeNeeding } from '../helpers/capability.js';
 
 let fx: Fixtures;

@@ -11,8 +11,8 @@ import { makeOvaPieces, tarUp, type OvaPieces } from '../helpers/build-ova.js';
 import { hashBundle, makeSnapshotVm, type SnapshotVm, type StateName } from '../helpers/build-snapshot-vm.js';
 import { describeNeeding } from '../helpers/capability.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { MountEnv, missingCapability } from '../helpers/mount-env.js';
 import { sha256File } from '../helpers/run.js';
-import { MountEnv, missingCapability } from './mount-env.js';
 
 let env: MountEnv;
 let pieces: OvaPieces;

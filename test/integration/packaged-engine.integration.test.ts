@@ -12,9 +12,9 @@ import { readFile, readlink, readdir, cp, mkdir, symlink } from 'node:fs/promise
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeding } from '../helpers/capability.js';
+import { MountEnv, makeFixtures, missingCapability, type Fixtures } from '../helpers/mount-env.js';
 import { run, runStatus, sha256File } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
-import { MountEnv, makeFixtures, missingCapability, type Fixtures } from './mount-env.js';
 
 /** Pids of node processes running `script` (node's own flags may come before it). */
 async function processesRunning(script: string): Promise<number[]> {

@@ -10,9 +10,9 @@ import { extTypeFromFeatures } from '../../../../src/core/filesystems/ext.js';
 import { hfsUuidFromVolumeId } from '../../../../src/core/filesystems/hfs.js';
 import { isoDateUuid } from '../../../../src/core/filesystems/iso9660.js';
 import { udfUuidFromVolumeSetId } from '../../../../src/core/filesystems/udf.js';
+import { buildExt, buildFat, buildNtfs } from '../../../helpers/build-filesystems.js';
+import { buildHfsPlusVolume, buildHfsVolume } from '../../../helpers/build-hfs.js';
 import { ascii } from '../../../helpers/bytes.js';
-import { buildExt, buildFat, buildNtfs } from './fs-builders.js';
-import { buildHfsPlusVolume, buildHfsVolume } from './hfs-builders.js';
 import { prng, randomBytes } from '../../../helpers/prng.js';
 
 const probe = (bytes: Uint8Array): ReturnType<typeof probeFilesystem> =>

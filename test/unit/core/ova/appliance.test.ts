@@ -21,9 +21,9 @@ import {
 	type Appliance,
 } from '../../../../src/core/index.js';
 import { buildOvf, type OvfDiskSpec } from '../../../helpers/build-ovf.js';
+import { buildStreamOptimized, expectSameBytes } from '../../../helpers/build-sparse.js';
 import { buildTar, type TarEntry } from '../../../helpers/build-tar.js';
 import { MemoryPlatform } from '../../../helpers/memory-platform.js';
-import { buildStreamOptimized, expectSameBytes } from '../vmdk/sparse-fixtures.js';
 import { randomBytes } from '../../../helpers/prng.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);

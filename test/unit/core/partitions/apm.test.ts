@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 import { describe, expect, it } from 'vitest';
 import { MemoryByteSource, readPartitionTable } from '../../../../src/core/index.js';
-import { apmDdm, apmEntry, diskWith } from './table-builders.js';
+import { apmDdm, apmEntry, diskWith } from '../../../helpers/build-partition-tables.js';
 
 const read = (disk: Uint8Array) => readPartitionTable(new MemoryByteSource(disk));
 

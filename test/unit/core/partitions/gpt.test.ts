@@ -10,7 +10,7 @@ import {
 	guidBytes,
 	mbrEntry,
 	resignGpt,
-} from './table-builders.js';
+} from '../../../helpers/build-partition-tables.js';
 
 const read = (disk: Uint8Array) => readPartitionTable(new MemoryByteSource(disk));
 

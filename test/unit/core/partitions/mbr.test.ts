@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 import { describe, expect, it } from 'vitest';
 import { MemoryByteSource, readPartitionTable } from '../../../../src/core/index.js';
+import { diskWith, mbrEntry, mbrSector } from '../../../helpers/build-partition-tables.js';
 import { ascii, bytes, zeros } from '../../../helpers/bytes.js';
-import { diskWith, mbrEntry, mbrSector } from './table-builders.js';
 
 const read = (disk: Uint8Array) => readPartitionTable(new MemoryByteSource(disk));
 

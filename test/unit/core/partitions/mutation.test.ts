@@ -19,7 +19,7 @@ import {
 	mbrEntry,
 	mbrSector,
 	resignGpt,
-} from './table-builders.js';
+} from '../../../helpers/build-partition-tables.js';
 import { prng, seedFromEnv } from '../../../helpers/prng.js';
 
 const ITERATIONS_PER_IMAGE = 500;

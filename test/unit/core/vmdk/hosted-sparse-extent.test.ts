@@ -16,7 +16,7 @@ import {
 	rejection,
 	sparseHeader,
 	TEST_FILE as FILE,
-} from './sparse-fixtures.js';
+} from '../../../helpers/build-sparse.js';
 import { prng, randomBytes, randomInt } from '../../../helpers/prng.js';
 
 /** What a grain of the test image holds. */

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { VmdkError } from '../../../../src/core/index.js';
 import { KDMV_MAGIC, parseSparseHeader, SparseFlag } from '../../../../src/core/vmdk/sparse-header.js';
+import { sparseHeader } from '../../../helpers/build-sparse.js';
 import { bytes, u16le, u32le, u64le, u8 } from '../../../helpers/bytes.js';
-import { sparseHeader } from './sparse-fixtures.js';
 
 const FILE = '/vm/disk.vmdk';
 

@@ -20,7 +20,7 @@ import {
 	expectSameBytes,
 	metadataMarker,
 	rejection,
-} from './sparse-fixtures.js';
+} from '../../../helpers/build-sparse.js';
 import { prng, randomBytes, randomInt } from '../../../helpers/prng.js';
 
 const G = 64 * 1024; // default grain: 128 sectors

@@ -24,7 +24,7 @@ import {
 	mbrEntry,
 	mbrSector,
 	type LvSpec,
-} from '../partitions/table-builders.js';
+} from '../../../helpers/build-partition-tables.js';
 
 const EXTENT = EXTENT_SECTORS * 512;
 const noProbe = async (): Promise<FilesystemInfo | null> => null;

@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { isVmdkError } from '../../../../src/core/index.js';
 import { interpretVolumeGroup, parseLvmConfig } from '../../../../src/core/volumes/lvm-metadata.js';
-import { EXTENT_SECTORS, PE_START_SECTORS, PV_UUID, lvmMetadataText } from '../partitions/table-builders.js';
+import {
+	EXTENT_SECTORS,
+	PE_START_SECTORS,
+	PV_UUID,
+	lvmMetadataText,
+} from '../../../helpers/build-partition-tables.js';
 
 function parseError(text: string): string {
 	try {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Minimal ext, FAT12 and NTFS volumes built byte by byte, for health flags and corner cases the
-// mkfs tools do not produce (the integration test also checks blkid agrees on them).
-import { ascii } from '../../../helpers/bytes.js';
+// mkfs tools do not produce (filesystems-blkid.test.ts also checks blkid agrees on them).
+import { ascii } from './bytes.js';
 
 /** A 1 MiB ext2/3 volume with just a superblock. */
 export function buildExt(fields: {

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Byte builders for partition tables and LVM2 PVs, one field a line. Shared by
-// the partition, volume and mutation tests. CRCs use our crc32, which crc32.test.ts checks
-// against published vectors and zlib.
-import { crc32, crc32Update } from '../../../../src/core/partitions/crc32.js';
-import { ascii, bytes, u16be, u32be, u32le, u64le, u8, zeros } from '../../../helpers/bytes.js';
+// Byte builders for partition tables (MBR, GPT, APM) and LVM2 PVs, one field a line, for the
+// partition, volume and mutation tests. CRCs use our crc32, which crc32.test.ts checks against
+// published vectors and zlib.
+import { crc32, crc32Update } from '../../src/core/partitions/crc32.js';
+import { ascii, bytes, u16be, u32be, u32le, u64le, u8, zeros } from './bytes.js';
 
-export const SECTOR = 512;
+const SECTOR = 512;
 
 /** One 16-byte MBR/EBR entry. */
 export function mbrEntry(boot: number, type: number, startLba: number, sectors: number): Uint8Array {
@@ -82,7 +82,7 @@ function utf16Name(name: string): Uint8Array {
 }
 
 /** Header fields at fixed offsets, used to re-sign mutated headers. */
-export const GPT_HEADER_SIZE = 92;
+const GPT_HEADER_SIZE = 92;
 
 function gptHeader(
 	myLba: number,
@@ -230,7 +230,7 @@ export function apmDdm(blockSize: number, blockCount: number): Uint8Array {
 
 // ---- LVM2 ----
 
-export const LVM_INITIAL_CRC = 0xf597a6cf;
+const LVM_INITIAL_CRC = 0xf597a6cf;
 export const PV_UUID = 'Abcdef0123456789Abcdef0123456789';
 /** Where the test PV keeps its metadata area and first extent. */
 export const MDA_OFFSET = 4096;
@@ -271,7 +271,7 @@ export function lvmLabelSector(
 }
 
 /** The mda_header sector with one raw location. */
-export function mdaHeader(textOffset: number, text: Uint8Array, textCrc?: number): Uint8Array {
+function mdaHeader(textOffset: number, text: Uint8Array, textCrc?: number): Uint8Array {
 	const s = new Uint8Array(512);
 	s.set(
 		bytes(

@@ -9,10 +9,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from '../helpers/prng.js';
+import { randomBytes } from './prng.js';
 import { runCli } from '../fixtures/reference-disk.js';
-import { run, runStatus, sha256File, type RunResult } from '../helpers/run.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
+import { run, runStatus, sha256File, type RunResult } from './run.js';
+import { makeTempDir } from './temp-dir.js';
 
 const MIB = 1024 * 1024;
 

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// Shared by the sparse / stream tests. Builds hosted sparse headers and VMware-layout streamOptimized extents for the tests. QEMU
-// writes streamOptimized with the grain directory in the header and no footer, so the footer
-// path (GD_AT_END) is built here; the qemu differential test checks qemu reads it too.
+// Hosted sparse headers and VMware-layout streamOptimized extents in memory, for the sparse,
+// stream, appliance and qemu differential tests; plus an in-memory file and byte comparisons.
+// QEMU writes streamOptimized with the grain directory in the header and no footer, so the
+// footer path (GD_AT_END) is built here; the qemu differential test checks qemu reads it too.
 import { deflateSync } from 'node:zlib';
 import { expect } from 'vitest';
-import { VmdkError, type RandomAccessFile } from '../../../../src/core/index.js';
-import { bytes, u16le, u32le, u64le, u8, zeros, padTo } from '../../../helpers/bytes.js';
+import { VmdkError, type RandomAccessFile } from '../../src/core/index.js';
+import { bytes, u16le, u32le, u64le, u8, zeros, padTo } from './bytes.js';
 
 /** Header fields; every one can be set to something broken. */
 export interface HeaderFields {
