@@ -5,113 +5,29 @@
 // mkfs.hfsplus) and compared with blkid too. The same images, cut short and with seeded byte
 // flips in their superblocks (checksums re-sealed every other round where we can), must never
 // make the probe throw or hang. VMDK_FUZZ_ROUNDS / VMDK_FUZZ_SEED run a longer or different
-// reproducible fuzz (default 150 rounds per image, seed 0x5eed1234).
+// reproducible fuzz (default 150 rounds per image, seed 0x5eed1234). No root needed; the LVM
+// label pvcreate writes needs a loop device: filesystems-blkid-lvm.integration.test.ts.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-	PartitionView,
-	probeFilesystem,
-	type ByteSource,
-	type FilesystemInfo,
-} from '../../src/core/index.js';
+import { PartitionView, probeFilesystem, type FilesystemInfo } from '../../src/core/index.js';
 import { apfsFletcher64, crc32c, crc32cUpdate } from '../../src/core/filesystems/checksums.js';
-import { PROBE_INTERNAL_ERROR } from '../../src/core/filesystems/probe.js';
 import { buildExt, buildFat, buildNtfs } from '../helpers/build-filesystems.js';
-import { runSync, type RunOptions } from '../helpers/run.js';
+import {
+	PatchedSource,
+	UTF8,
+	blkid,
+	comparable,
+	expectNoInternalError,
+	probeWithin,
+} from '../helpers/blkid.js';
+import { runSync } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { buildHfsPlusVolume, buildHfsVolume, buildWrappedHfsPlusVolume } from '../helpers/build-hfs.js';
 import { FileByteSource } from '../../src/host/node/file-byte-source.js';
-import { describeNeeding, rootMissing } from '../helpers/capability.js';
 import { prng } from '../helpers/prng.js';
 
 const MIB = 1024 * 1024;
-
-/** A source that returns `inner`'s bytes with some bytes replaced. */
-class PatchedSource implements ByteSource {
-	readonly sizeBytes: number;
-	private readonly inner: ByteSource;
-	private readonly patches: ReadonlyMap<number, number>;
-	constructor(inner: ByteSource, patches: ReadonlyMap<number, number>) {
-		this.inner = inner;
-		this.sizeBytes = inner.sizeBytes;
-		this.patches = patches;
-	}
-	async read(offsetBytes: number, length: number): Promise<Uint8Array> {
-		const bytes = (await this.inner.read(offsetBytes, length)).slice();
-		for (const [at, value] of this.patches) {
-			if (at >= offsetBytes && at < offsetBytes + length) bytes[at - offsetBytes] = value;
-		}
-		return bytes;
-	}
-	async readInto(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {
-		dest.set(await this.read(offsetBytes, length), destOffset);
-	}
-}
-
-/** Labels here are UTF-8 (blkid prints them, mkfs.* convert them): the tools run in a UTF-8 locale. */
-const UTF8: RunOptions = { locale: 'C.UTF-8' };
-
-/**
- * Undoes blkid's export escaping: a backslash before shell-special characters, and bytes ≥ 0x80
- * or control bytes in `cat -v` notation (`M-x`, `M-^x`, `^x`). The bytes are then UTF-8.
- */
-function unescapeBlkid(text: string): string {
-	const out: number[] = [];
-	let i = 0;
-	const literal = (): number => {
-		if (text[i] === '\\') i++;
-		return text.charCodeAt(i++);
-	};
-	while (i < text.length) {
-		let high = 0;
-		if (text.startsWith('M-', i)) {
-			high = 0x80;
-			i += 2;
-		}
-		let byte: number;
-		if (text[i] === '^' && i + 1 < text.length) {
-			// After '^' the character is taken as is: `M-^` and a backslash is 0x9c, not an escape.
-			const c = text.charCodeAt(i + 1);
-			i += 2;
-			byte = c === 0x3f ? 0x7f : c ^ 0x40;
-		} else {
-			byte = literal();
-		}
-		out.push(high | byte);
-	}
-	return Buffer.from(out).toString('utf8');
-}
-
-/** `blkid -p -o export` as a map (values unescaped); empty when blkid finds nothing. */
-function blkid(path: string): Record<string, string> {
-	let out: string;
-	try {
-		out = runSync('blkid', ['-p', '-o', 'export', path], UTF8);
-	} catch {
-		return {};
-	}
-	const result: Record<string, string> = {};
-	for (const line of out.split('\n')) {
-		const eq = line.indexOf('=');
-		if (eq <= 0) continue;
-		const key = line.slice(0, eq);
-		const value = line.slice(eq + 1);
-		// `M-` is ambiguous (an LVM UUID may contain it): only labels get the cat -v decoding.
-		result[key] = key === 'LABEL' ? unescapeBlkid(value) : value.replace(/\\(.)/gu, '$1');
-	}
-	return result;
-}
-
-/** The fields blkid and we both report. */
-function comparable(info: FilesystemInfo | null): Record<string, string | undefined> {
-	return {
-		TYPE: info?.type,
-		LABEL: info?.label ?? undefined,
-		UUID: info?.uuid ?? undefined,
-		VERSION: info?.version,
-	};
-}
 
 interface Case {
 	readonly name: string;
@@ -517,26 +433,6 @@ function makeIso(path: string, args: string[], label = 'Install Disc Joliet Name
 	runSync('genisoimage', ['-quiet', ...args, '-V', label, '-o', path, isoSourceDir], UTF8);
 }
 
-/** Probes with a time limit: a hang is a failure, not a stuck suite. */
-async function probeWithin(src: ByteSource, ms: number): Promise<FilesystemInfo | null> {
-	let timer: NodeJS.Timeout | undefined;
-	const timeout = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new Error(`probe did not finish within ${ms} ms`)), ms);
-	});
-	try {
-		return await Promise.race([probeFilesystem(src), timeout]);
-	} finally {
-		clearTimeout(timer);
-	}
-}
-
-function expectNoInternalError(info: FilesystemInfo | null, context: string): void {
-	if (info?.type === 'unknown') {
-		expect(info.problem, context).toBeTruthy();
-		expect(info.problem, context).not.toContain(PROBE_INTERNAL_ERROR);
-	}
-}
-
 describe('filesystem probes agree with blkid -p', () => {
 	let dir: string;
 	let cleanup: () => Promise<void>;
@@ -799,51 +695,3 @@ describe('filesystem probes agree with blkid -p', () => {
 		}
 	});
 });
-
-describeNeeding(
-	process.env.VMDK_SKIP_LOOP === '1' ? 'VMDK_SKIP_LOOP=1' : rootMissing(),
-	'LVM2 PV label made by pvcreate',
-	() => {
-		let dir: string;
-		let cleanup: () => Promise<void>;
-		let loop = '';
-		let path = '';
-
-		beforeAll(async () => {
-			({ dir, cleanup } = await makeTempDir('vmdk-fs-lvm-'));
-			path = join(dir, 'pv.img');
-			runSync('truncate', ['-s', '8M', path], UTF8);
-			loop = runSync('losetup', ['-f', '--show', path], UTF8).trim();
-			const config = 'activation{udev_sync=0 udev_rules=0} devices{obtain_device_list_from_udev=0}';
-			runSync('pvcreate', ['--devices', loop, '--config', config, '-y', loop], UTF8);
-		});
-		afterAll(async () => {
-			if (loop) runSync('losetup', ['-d', loop], UTF8);
-			await cleanup();
-		});
-
-		it('type LVM2_member, the PV UUID and version equal blkid', async () => {
-			const expected = blkid(path);
-			expect(expected.TYPE).toBe('LVM2_member');
-			const src = await FileByteSource.open(path);
-			try {
-				const info = await probeFilesystem(src);
-				expect(comparable(info)).toEqual({
-					TYPE: expected.TYPE,
-					LABEL: expected.LABEL,
-					UUID: expected.UUID,
-					VERSION: expected.VERSION,
-				});
-				for (let round = 0, random = prng(7); round < 100; round++) {
-					const patches = new Map([[Math.floor(random() * 1024), Math.floor(random() * 256)]]);
-					expectNoInternalError(
-						await probeWithin(new PatchedSource(src, patches), 10_000),
-						`lvm round ${round}`,
-					);
-				}
-			} finally {
-				await src.close();
-			}
-		});
-	},
-);
