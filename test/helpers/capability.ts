@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The one place where a suite that needs root, FUSE or loop devices decides to run.
+// The one place where a suite that needs root, FUSE or loop devices decides to run (test/README.md).
 import { describe } from 'vitest';
 
 /** Why tests needing root (loop devices, pvcreate, kernel mounts) cannot run here, if so. */
