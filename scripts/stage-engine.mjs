@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: MIT
 // Stages the app's engine — the daemon and the CLI as plain files, their production
-// dependencies, our FUSE addon and a Node.js runtime — into one folder that electron-builder
+// dependencies, our native addons and a Node.js runtime — into one folder that electron-builder
 // copies to `Resources/engine` (docs/architecture.md, "How the packaged app starts the daemon").
 // The packaged Electron binary has the RunAsNode fuse off, so the engine runs on this runtime.
 //
@@ -17,8 +17,11 @@ import { parseArgs } from 'node:util';
 
 /** The layers the daemon and the CLI are made of (not main, preload or the renderer). */
 const LAYERS = ['core', 'shared', 'host', 'daemon', 'cli'];
-/** Our libfuse 3 addon, where `src/host/node/fuse3-addon.ts` looks for it. */
-const ADDON = 'native/fuse3/build/Release/vmdk_fuse3.node';
+/**
+ * Our addons, where `src/host/node/fuse3-addon.ts` and `codec-addon.ts` look for them: libfuse 3
+ * (else the daemon uses @cocalc/fuse-native) and libdeflate (else Node's zlib).
+ */
+const ADDONS = ['native/fuse3/build/Release/vmdk_fuse3.node', 'native/codec/build/Release/vmdk_codec.node'];
 
 const { values } = parseArgs({
 	options: { out: { type: 'string' }, node: { type: 'string' }, root: { type: 'string', default: '.' } },
@@ -50,11 +53,13 @@ for (const layer of LAYERS) {
 cpSync(join(root, 'bin'), join(out, 'bin'), { recursive: true });
 // The daemon and the CLI read their version from it; `"type": "module"` makes dist/*.js ESM.
 cpSync(join(root, 'package.json'), join(out, 'package.json'));
-if (existsSync(join(root, ADDON))) {
-	mkdirSync(dirname(join(out, ADDON)), { recursive: true });
-	cpSync(join(root, ADDON), join(out, ADDON));
-} else {
-	console.warn(`stage-engine: ${ADDON} not built; the daemon will use @cocalc/fuse-native`);
+for (const addon of ADDONS) {
+	if (existsSync(join(root, addon))) {
+		mkdirSync(dirname(join(out, addon)), { recursive: true });
+		cpSync(join(root, addon), join(out, addon));
+	} else {
+		console.warn(`stage-engine: ${addon} not built; the engine will do without it`);
+	}
 }
 
 // Production dependencies, as npm resolved them (nested copies come with their parent).

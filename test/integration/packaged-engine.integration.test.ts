@@ -8,9 +8,11 @@
  * daemon client), so this is the path the app takes too. Here the runtime is a copy of the Node
  * running the tests.
  */
+import { existsSync } from 'node:fs';
 import { readFile, readlink, readdir, cp, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { REPO_ROOT } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
 import { MountEnv, makeFixtures, missingCapability, type Fixtures } from '../helpers/mount-env.js';
 import { run, runStatus, sha256File } from '../helpers/run.js';
@@ -88,6 +90,13 @@ describeNeeding(
 				expect(modules, dev).not.toContain(dev);
 			}
 			expect(await run(join(engine, 'node', 'bin', 'node'), ['--version'])).toBe(process.version);
+			// Our addons come along wherever the checkout built them (libfuse 3, libdeflate).
+			for (const addon of [
+				'native/fuse3/build/Release/vmdk_fuse3.node',
+				'native/codec/build/Release/vmdk_codec.node',
+			]) {
+				expect(existsSync(join(engine, addon)), addon).toBe(existsSync(join(REPO_ROOT, addon)));
+			}
 		});
 
 		it('answers info through the link on the PATH, from a folder outside the app', async () => {
