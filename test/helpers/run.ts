@@ -19,6 +19,8 @@ export interface RunOptions {
 	readonly locale?: 'C' | 'C.UTF-8';
 	/** Variables added to this process's environment. */
 	readonly env?: Readonly<Record<string, string>>;
+	/** False: the tool gets `env` (and `LC_ALL`) only, none of this process's variables. */
+	readonly inheritEnv?: boolean;
 	/** Killed and failed after this long; default two minutes. */
 	readonly timeoutMs?: number;
 }
@@ -65,7 +67,11 @@ export function commandLine(tool: string, args: readonly string[]): string {
 }
 
 function childEnv(options: RunOptions): NodeJS.ProcessEnv {
-	return { ...process.env, ...options.env, LC_ALL: options.locale ?? 'C' };
+	return {
+		...(options.inheritEnv === false ? {} : process.env),
+		...options.env,
+		LC_ALL: options.locale ?? 'C',
+	};
 }
 
 /** Without the final newline, as a shell's `$(…)` gives it. */

@@ -5,6 +5,9 @@
 // kernel mount: the disk export goes through libfuse 3 and the setuid `fusermount3`, and the
 // volumes through the userspace helpers (fuse2fs, fusefat). Files are read back AS THE USER
 // (another user, root included, cannot even look into a FUSE mount made without allow_other).
+// The user runs the engine staged into its temp dir by scripts/stage-engine.mjs (the built
+// layers, production packages, our addons, a Node runtime), not the checkout: a CI checkout may
+// sit in a folder the user cannot enter.
 //
 // exFAT and NTFS: with Debian's helpers neither can mount unprivileged, and the test pins that
 // down (the mount fails, names each helper's reason, leaves nothing behind):
@@ -21,10 +24,10 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { DoctorReport, MountListResult, MountedDisk } from '../../src/shared/models.js';
-import { CLI_BIN, REPO_ROOT, ensureCliBuilt } from '../fixtures/reference-disk.js';
+import { REPO_ROOT, ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
 import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from '../helpers/mount-env.js';
-import { run, sha256File } from '../helpers/run.js';
+import { run, runStatus, sha256File, type RunResult } from '../helpers/run.js';
 
 /** `nobody`/`nogroup`: no user is created; everything it needs is in a temp dir it owns. */
 const USER_UID = 65534;
@@ -35,10 +38,12 @@ const FUSE_DEVICE = '/dev/fuse';
 const FUSE_CONF = '/etc/fuse.conf';
 /** The daemon exits this long after its last mount goes, so the test can see it leave. */
 const IDLE_EXIT_MS = 1500;
-/** Where the daemon's libfuse 3 addon is built (`npm run build:native`). */
-const FUSE3_ADDON = join(REPO_ROOT, 'native', 'fuse3', 'build', 'Release', 'vmdk_fuse3.node');
+/** The daemon's libfuse 3 addon, relative to the engine (`npm run build:native` builds it). */
+const FUSE3_ADDON = join('native', 'fuse3', 'build', 'Release', 'vmdk_fuse3.node');
 
 let env: MountEnv;
+/** The engine the user runs: staged under `env.root`, which the user owns. */
+let engine: string;
 let fx: Fixtures;
 let userEnv: Record<string, string>;
 let vmdkHashes: Map<string, string>;
@@ -63,22 +68,40 @@ async function openFuseDevice(): Promise<void> {
 }
 
 /** Runs `program args` as the unprivileged user with its own environment; never throws. */
-async function asUser(
-	program: string,
-	args: readonly string[],
-): Promise<{ status: number | undefined; stdout: string; stderr: string }> {
+async function asUser(program: string, args: readonly string[]): Promise<RunResult> {
 	await openFuseDevice();
-	const r = await execa(
+	return runStatus(
 		SETPRIV,
 		[`--reuid=${USER_UID}`, `--regid=${USER_GID}`, '--clear-groups', '--', program, ...args],
-		{ reject: false, env: userEnv, extendEnv: false, cwd: env.root, timeout: 90_000 },
+		{
+			env: userEnv,
+			inheritEnv: false,
+			cwd: env.root,
+			timeoutMs: 90_000,
+		},
 	);
-	return { status: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The CLI as the unprivileged user. */
+/** The CLI as the unprivileged user, on the staged engine's own Node runtime. */
 function cli(...args: string[]) {
-	return asUser(process.execPath, [CLI_BIN, ...args]);
+	return asUser(join(engine, 'node', 'bin', 'node'), [join(engine, 'bin', 'vmdk-mounter.js'), ...args]);
+}
+
+/**
+ * Copies what the user runs into `engine` (the checkout, and root's Node, may be in folders
+ * the user cannot enter); throws naming the cause when that is impossible.
+ */
+async function stageEngine(): Promise<void> {
+	engine = join(env.root, 'engine');
+	await run(
+		process.execPath,
+		[join(REPO_ROOT, 'scripts', 'stage-engine.mjs'), '--out', engine, '--node', process.execPath],
+		{ cwd: REPO_ROOT, timeoutMs: 120_000 },
+	).catch((error: unknown) => {
+		throw new Error(`cannot stage the engine for uid ${USER_UID} in ${engine}: ${String(error)}`, {
+			cause: error,
+		});
+	});
 }
 
 /** sha256 of files, read by the unprivileged user through its mounts. */
@@ -182,9 +205,14 @@ describeNeeding(
 			env = await MountEnv.create('vmdk-unpriv-it-', { VMDK_MOUNTER_IDLE_EXIT_MS: String(IDLE_EXIT_MS) });
 			// The user must reach its temp dir: every folder above it has to be searchable.
 			for (let d = dirname(env.root); d !== '/'; d = dirname(d)) {
-				if (((await stat(d)).mode & 0o001) === 0) throw new Error(`${d} is not searchable by other users`);
+				if (((await stat(d)).mode & 0o001) === 0) {
+					throw new Error(
+						`${d} is not searchable by other users, so uid ${USER_UID} cannot reach its folder ${env.root}: set TMPDIR to a folder everyone can enter`,
+					);
+				}
 			}
 			await ensureCliBuilt();
+			await stageEngine();
 			fx = await makeFixtures(join(env.root, 'fixtures'));
 			vmdkHashes = await hashAll();
 			await writeFile(
@@ -201,6 +229,13 @@ describeNeeding(
 				PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
 				LC_ALL: 'C',
 			};
+			// The user must be able to run it: if not, say why here rather than fail every test.
+			const version = await cli('--version');
+			if (version.status !== 0) {
+				throw new Error(
+					`uid ${USER_UID} cannot run the staged CLI (${join(engine, 'bin', 'vmdk-mounter.js')}): ${version.stderr}`,
+				);
+			}
 		}, 180_000);
 
 		afterAll(async () => {
@@ -216,7 +251,7 @@ describeNeeding(
 						...mounts.filter((m) => !m.startsWith(exportsDir)).sort((a, b) => b.length - a.length),
 						...mounts.filter((m) => m.startsWith(exportsDir)),
 					]) {
-						await execa('/usr/bin/fusermount3', ['-u', '-z', mp], { reject: false });
+						await runStatus('/usr/bin/fusermount3', ['-u', '-z', mp]);
 					}
 					await env.teardown();
 				}
@@ -241,7 +276,7 @@ describeNeeding(
 			const pid = await env.daemonPid();
 			expect(pid).toBeDefined();
 			expect(await uidsOf(pid ?? 0)).toBe(Array(4).fill(String(USER_UID)).join(' '));
-			if (existsSync(FUSE3_ADDON)) {
+			if (existsSync(join(engine, FUSE3_ADDON))) {
 				expect(await readFile(join(env.stateDir, 'daemon.log'), 'utf8')).toContain('(FUSE binding fuse3)');
 			}
 
@@ -388,7 +423,7 @@ describeNeeding(
 			expect(r.status, r.stderr).toBe(0);
 			const d = JSON.parse(r.stdout) as DoctorReport;
 			expect(d).toMatchObject({ isRoot: false, fuseAvailable: true });
-			if (existsSync(FUSE3_ADDON)) expect(d.fuseBinding).toBe('fuse3');
+			if (existsSync(join(engine, FUSE3_ADDON))) expect(d.fuseBinding).toBe('fuse3');
 			expect(d.helpers.find((h) => h.id === 'exfat-fuse')?.note).toBe('works only as root');
 			const allowOther = /^\s*user_allow_other\s*$/m.test(await readFile(FUSE_CONF, 'utf8').catch(() => ''));
 			const ntfsNote = d.helpers.find((h) => h.id === 'ntfs-3g')?.note;
@@ -434,12 +469,16 @@ describeNeeding(
 				);
 				expect((await stat(disk.rawPath)).mode % 0o1000).toBe(0o400);
 				expect((await stat(join(exportDir, 'p2'))).mode % 0o1000).toBe(0o400);
-				const other = await execa(
-					SETPRIV,
-					['--reuid=65533', '--regid=65533', '--clear-groups', '--', '/usr/bin/head', '-c1', disk.rawPath],
-					{ reject: false },
-				);
-				expect(other.exitCode, 'another user reads the export').not.toBe(0);
+				const other = await runStatus(SETPRIV, [
+					'--reuid=65533',
+					'--regid=65533',
+					'--clear-groups',
+					'--',
+					'/usr/bin/head',
+					'-c1',
+					disk.rawPath,
+				]);
+				expect(other.status, 'another user reads the export').not.toBe(0);
 				const u = await cli('unmount', '--json', '--all');
 				expect(u.status, u.stderr).toBe(0);
 				await expectNothingLeft();

@@ -24,6 +24,23 @@ describe.each([
 		);
 	});
 
+	it('passes only the given environment when asked to', async () => {
+		process.env.RUN_TEST_INHERITED = 'yes';
+		try {
+			expect(await runIt(SH, ['-c', 'echo ${RUN_TEST_INHERITED:-no} $ONLY'], { env: { ONLY: 'x' } })).toBe(
+				'yes x',
+			);
+			expect(
+				await runIt(SH, ['-c', 'echo ${RUN_TEST_INHERITED:-no} $ONLY'], {
+					env: { ONLY: 'x' },
+					inheritEnv: false,
+				}),
+			).toBe('no x');
+		} finally {
+			delete process.env.RUN_TEST_INHERITED;
+		}
+	});
+
 	it('fails naming the command and its exit code, quoting stderr', async () => {
 		const failure = await Promise.resolve()
 			.then(() => runIt(SH, ['-c', 'echo "no such disk" >&2; echo line two >&2; exit 3', 'it is']))
