@@ -22,7 +22,8 @@ async function processesRunning(script: string): Promise<number[]> {
 	for (const entry of await readdir('/proc')) {
 		if (!/^\d+$/.test(entry)) continue;
 		const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-		if (argv.split('\0')[1] === script) pids.push(Number(entry));
+		// The runtime's own flags (V8 options) come before the script.
+		if (argv.split('\0').slice(1).find((a) => !a.startsWith('--')) === script) pids.push(Number(entry));
 	}
 	return pids;
 }
