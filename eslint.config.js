@@ -104,6 +104,30 @@ export default tseslint.config(
 		},
 	},
 	{
+		// The window: a browser page. It sees `window.vmdk` and nothing of Node or Electron, and
+		// takes only types from src/ (its tsconfig has the DOM lib and no Node types).
+		files: ['renderer/src/**/*.{ts,tsx}'],
+		languageOptions: { globals: { ...globals.browser } },
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						{
+							group: [...NODE_BUILTINS, 'electron', 'execa', 'zod'],
+							message: 'renderer/ is a sandboxed page: no node, no electron; talk to window.vmdk.',
+						},
+						{
+							group: ['**/src/**'],
+							allowTypeImports: true,
+							message: 'renderer/ takes only types from src/ (import type); it runs nothing of it.',
+						},
+					],
+				},
+			],
+		},
+	},
+	{
 		files: ['test/**/*.ts', 'bench/**/*.ts'],
 		rules: {
 			'no-bitwise': 'off',
