@@ -11,6 +11,18 @@ function forbid(patterns, message) {
 
 const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'zlib', 'net', 'crypto'];
 
+/**
+ * The host seam: outside src/host only `host/index.js` and `host/common/*` may be imported, so
+ * platform code (`host/linux`, `host/darwin`, and the Node pieces re-exported by index.ts)
+ * stays behind one interface.
+ */
+const HOST_INTERNALS = [
+	'**/host/linux/**',
+	'**/host/darwin/**',
+	'**/host/node/**',
+	'**/host/doctor-report.js',
+];
+
 export default tseslint.config(
 	{ ignores: ['dist/**', 'out/**', 'node_modules/**', 'coverage/**', '**/*.d.ts.map', 'renderer/dist/**'] },
 	js.configs.recommended,
@@ -77,11 +89,20 @@ export default tseslint.config(
 	},
 	{
 		files: ['src/daemon/**/*.ts'],
-		ignores: ['src/daemon/fuse/**'],
+		ignores: ['src/daemon/fuse/fuse-native-backend.ts'],
 		rules: {
 			'no-restricted-imports': forbid(
-				['electron', '**/cli/**', '**/main/**', '@cocalc/fuse-native'],
-				'src/daemon runs as plain Node; only src/daemon/fuse loads the FUSE addon.',
+				['electron', '**/cli/**', '**/main/**', '@cocalc/fuse-native', ...HOST_INTERNALS],
+				'src/daemon runs as plain Node, reaches the OS only through host/index.js, and only the fuse-native backend loads that addon.',
+			),
+		},
+	},
+	{
+		files: ['src/daemon/fuse/fuse-native-backend.ts'],
+		rules: {
+			'no-restricted-imports': forbid(
+				['electron', '**/cli/**', '**/main/**', ...HOST_INTERNALS],
+				'the fuse-native backend may load @cocalc/fuse-native, nothing else outside its layer.',
 			),
 		},
 	},
@@ -89,8 +110,15 @@ export default tseslint.config(
 		files: ['src/cli/**/*.ts'],
 		rules: {
 			'no-restricted-imports': forbid(
-				['electron', '**/main/**', '@cocalc/fuse-native', '**/daemon/!(client.js)', '**/daemon/*/**'],
-				'src/cli talks to the daemon only through daemon/client.ts.',
+				[
+					'electron',
+					'**/main/**',
+					'@cocalc/fuse-native',
+					'**/daemon/!(client.js)',
+					'**/daemon/*/**',
+					...HOST_INTERNALS,
+				],
+				'src/cli talks to the daemon only through daemon/client.ts and to the OS through host/index.js.',
 			),
 		},
 	},

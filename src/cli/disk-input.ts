@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { VmdkError, isVmdkError, openDisk, type VirtualDisk } from '../core/index.js';
-import { nodePlatform } from '../host/node/node-platform.js';
+import { nodePlatform } from '../host/index.js';
 import { AppError } from '../shared/app-error.js';
 
 /** Options common to commands that open a disk. */

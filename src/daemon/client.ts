@@ -435,7 +435,14 @@ async function startDaemon(
 ): Promise<void> {
 	// Start-up failures (before the daemon's own log is set up) land in its log file.
 	const logFile = await open(paths.logPath, 'a', 0o600);
-	const env: NodeJS.ProcessEnv = { ...process.env };
+	// The daemon works on the folders this client checked, whatever the environment says.
+	const env: NodeJS.ProcessEnv = {
+		...process.env,
+		VMDK_MOUNTER_RUNTIME_DIR: paths.runtimeDir,
+		VMDK_MOUNTER_STATE_DIR: paths.stateDir,
+		VMDK_MOUNTER_CONFIG_DIR: paths.configDir,
+		...(paths.mountRootOverride === undefined ? {} : { VMDK_MOUNTER_MOUNT_ROOT: paths.mountRootOverride }),
+	};
 	if (process.versions.electron !== undefined) env.ELECTRON_RUN_AS_NODE = '1';
 	let exited: number | null | undefined;
 	try {

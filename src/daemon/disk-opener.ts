@@ -5,7 +5,7 @@
  * buffer; LVM volumes go through their mapped ByteSource.
  */
 import { inspectLayout, openDisk, type FilesystemInfo, type Volume } from '../core/index.js';
-import { nodePlatform } from '../host/node/node-platform.js';
+import { nodePlatform } from '../host/index.js';
 import type { ReadTarget } from './fuse/read-ahead.js';
 
 /** A volume ready to be exported. */

@@ -23,7 +23,7 @@ import {
 	type MountSettings,
 } from '../host/index.js';
 import { AppError, isExpectedError } from '../shared/app-error.js';
-import { PROTOCOL_VERSION } from '../shared/daemon-contract.js';
+import { PROTOCOL_VERSION, type DaemonEvent } from '../shared/daemon-contract.js';
 import { pingDaemon } from './client.js';
 import { openDiskForExport } from './disk-opener.js';
 import { DaemonLog } from './log.js';
@@ -57,16 +57,17 @@ async function main(): Promise<void> {
 		`starting (version ${VERSION}, protocol ${PROTOCOL_VERSION}, socket ${paths.socketPath}, ${host.probe.osDescription})`,
 	);
 
-	const settings = await readSettings(paths.settingsPath).catch((error: unknown) => {
+	const settings = await readSettings(paths.settingsPath).catch((error: unknown): MountSettings => {
 		log.info(`settings: ${error instanceof Error ? error.message : String(error)}`);
-		return {} as MountSettings;
+		return {};
 	});
 	const mountRoot = await resolveMountRoot(paths, settings.mountRoot).catch(() => undefined);
 	const notices = mountRoot === undefined ? [] : await recoverFromCrash(paths, mountRoot, host, log);
 	const registry = new MountRegistry(paths.registryPath);
 	await registry.save();
 
-	let server: ControlServer | undefined;
+	// The server is made after the service it serves; events reach it through this indirection.
+	let broadcast: (event: DaemonEvent) => void = () => undefined;
 	const service = new DaemonMountService({
 		paths,
 		registry,
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
 		host,
 		openDisk: openDiskForExport,
 		resolveDisks: resolveDiskPaths,
-		progress: (data) => server?.broadcast({ event: 'progress', data }),
+		progress: (data) => broadcast({ event: 'progress', data }),
 	});
 
 	const idleMs = Number(process.env.VMDK_MOUNTER_IDLE_EXIT_MS ?? DEFAULT_IDLE_EXIT_MS);
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
 		log.info(`stopping: ${why}`);
 		stopWatching();
 		await service.unmountAll();
-		await server?.close();
+		await server.close();
 		await rm(paths.socketPath, { force: true });
 		await rm(paths.lockPath, { force: true });
 		await log.flush();
@@ -101,12 +102,7 @@ async function main(): Promise<void> {
 	const armIdle = (): void => {
 		if (idleTimer !== undefined) clearTimeout(idleTimer);
 		idleTimer = undefined;
-		if (
-			registry.size === 0 &&
-			(server?.subscriberCount ?? 0) === 0 &&
-			Number.isFinite(idleMs) &&
-			idleMs > 0
-		) {
+		if (registry.size === 0 && server.subscriberCount === 0 && Number.isFinite(idleMs) && idleMs > 0) {
 			idleTimer = setTimeout(() => void shutdown('idle with nothing mounted'), idleMs);
 		}
 	};
@@ -142,11 +138,12 @@ async function main(): Promise<void> {
 		},
 	};
 
-	server = new ControlServer(handlers, () => pendingNotices.splice(0));
+	const server = new ControlServer(handlers, () => pendingNotices.splice(0));
+	broadcast = (event) => server.broadcast(event);
 	server.onActivity = armIdle;
 	server.onSubscribersChanged = armIdle;
 	registry.onDidChange((disks) => {
-		server?.broadcast({ event: 'didChangeMounts', data: disks });
+		server.broadcast({ event: 'didChangeMounts', data: disks });
 		armIdle();
 	});
 	const stopWatching = host.watchUnmounts(

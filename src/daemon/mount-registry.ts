@@ -137,7 +137,7 @@ function toRecord(d: z.infer<typeof diskSchema>): DiskRecord {
 		...d,
 		volumes: d.volumes.map(({ loopDevice, attachment, ...v }) => ({
 			...v,
-			filesystem: v.filesystem as VolumeRecord['filesystem'],
+			filesystem: v.filesystem,
 			attachment: attachment ?? loopDevice,
 		})),
 	};

@@ -378,9 +378,16 @@ export class DaemonMountService {
 			if (attached !== undefined && handle === undefined) {
 				await host.releaseAttachment(attached).catch(() => undefined);
 			}
-			for (const dir of pending.createdDirs ?? []) await rmdir(dir).catch(() => undefined);
+			// Its own folder goes; the disk folder may hold the other volumes (it stays recorded).
+			const [own, ...shared] = pending.createdDirs ?? [];
+			if (own !== undefined && pending.mountpoint !== null) await rmdir(own).catch(() => undefined);
 			log.info(`volume ${v.name}: ${errorText(error)}`);
-			return { kind: 'failed', record: { ...common, problem: errorText(error) }, error };
+			const left = pending.mountpoint === null ? (pending.createdDirs ?? []) : shared;
+			return {
+				kind: 'failed',
+				record: { ...common, problem: errorText(error), ...(left.length > 0 ? { createdDirs: left } : {}) },
+				error,
+			};
 		}
 	}
 
@@ -390,15 +397,18 @@ export class DaemonMountService {
 		const current = registry.get(id);
 		if (current !== undefined) {
 			for (const v of current.volumes) {
-				if (v.mountpoint === null) continue;
-				await this.deps.host
-					.unmountVolume(
-						{ mountpoint: v.mountpoint, attachment: v.attachment, fuseHelper: v.fuseHelper === true },
-						{ force: true },
-					)
-					.catch((e: unknown) => log.info(`rolling back ${v.mountpoint}: ${errorText(e)}`));
-				for (const dir of v.createdDirs ?? []) await rmdir(dir).catch(() => undefined);
+				if (v.mountpoint !== null) {
+					await this.deps.host
+						.unmountVolume(
+							{ mountpoint: v.mountpoint, attachment: v.attachment, fuseHelper: v.fuseHelper === true },
+							{ force: true },
+						)
+						.catch((e: unknown) => log.info(`rolling back ${v.mountpoint}: ${errorText(e)}`));
+				}
 			}
+			// Folders after all unmounts: a disk folder empties only when its last volume is gone.
+			for (const dir of current.volumes.flatMap((v) => v.createdDirs ?? []))
+				await rmdir(dir).catch(() => undefined);
 		}
 		const live = this.live.get(id);
 		this.live.delete(id);

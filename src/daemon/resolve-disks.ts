@@ -6,7 +6,7 @@
  */
 import { assertNever, resolveOpenTarget } from '../core/index.js';
 import { AppError } from '../shared/app-error.js';
-import { nodePlatform } from '../host/node/node-platform.js';
+import { nodePlatform } from '../host/index.js';
 
 /** The disks behind a path, and whether their VM is locked. */
 export interface ResolvedDisks {

@@ -164,13 +164,9 @@ export class ControlServer {
 			if (first) this.onSubscribersChanged();
 		}
 		const handler = this.handlers[m] as (p: unknown, c: ClientConnection) => unknown;
-		let result: Promise<unknown>;
-		try {
-			result = Promise.resolve(handler(parsed.data, client));
-		} catch (error) {
-			result = Promise.reject(error);
-		}
-		result.then(
+		// Async so that a handler that throws synchronously is answered like one that rejects.
+		const run = async (): Promise<unknown> => handler(parsed.data, client);
+		run().then(
 			(value) => this.answer(client, id, m, { result: value ?? null }),
 			(error: unknown) => this.answer(client, id, m, { error }),
 		);

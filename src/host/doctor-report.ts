@@ -18,9 +18,9 @@ export async function buildDoctorReport(host: Host, paths: AppPaths): Promise<Om
 		return { type, helpers: plan.kind === 'mount' ? plan.attempts.map((a) => a.label) : [] };
 	});
 	let settingsProblem: string | undefined;
-	const settings = await readSettings(paths.settingsPath).catch((error: unknown) => {
+	const settings = await readSettings(paths.settingsPath).catch((error: unknown): MountSettings => {
 		settingsProblem = error instanceof Error ? error.message : String(error);
-		return {} as MountSettings;
+		return {};
 	});
 	return {
 		platform: probe.platform,

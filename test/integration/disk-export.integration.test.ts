@@ -15,6 +15,8 @@ import { DiskExport, chooseFuseBackend } from '../../src/daemon/fuse/disk-export
 import type { FuseBackend } from '../../src/daemon/fuse/fuse-backend.js';
 import { fuse3Backend } from '../../src/daemon/fuse/fuse3-backend.js';
 import { fuseNativeBackend } from '../../src/daemon/fuse/fuse-native-backend.js';
+import { createHost, loadFuse3Addon, type Host } from '../../src/host/index.js';
+import { createLinuxHost } from '../../src/host/linux/linux-host.js';
 import type { ReadTarget } from '../../src/daemon/fuse/read-ahead.js';
 import { describeNeeding } from '../helpers/capability.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
@@ -24,7 +26,7 @@ const MIB = 1024 * 1024;
 function missing(): string | undefined {
 	if (process.platform !== 'linux') return 'not Linux';
 	if (process.getuid?.() !== 0) return 'needs root';
-	if (fuse3Backend() === null) return 'native/fuse3 is not built (npm run build:native)';
+	if (loadFuse3Addon() === null) return 'native/fuse3 is not built (npm run build:native)';
 	return undefined;
 }
 
@@ -70,13 +72,26 @@ async function preadAll(path: string, offset: number, length: number): Promise<B
 }
 
 describeNeeding(missing(), 'FUSE export (both bindings)', () => {
-	it('uses the libfuse 3 addon by default', () => {
-		expect(chooseFuseBackend({}).name).toBe('fuse3');
-		expect(chooseFuseBackend({ VMDK_MOUNTER_FUSE_BINDING: 'fuse-native' }).name).toBe('fuse-native');
+	let host: Host;
+	beforeAll(async () => {
+		host = await createHost();
+	});
+
+	it('uses the libfuse 3 addon by default', async () => {
+		expect(chooseFuseBackend(await createLinuxHost({})).name).toBe('fuse3');
+		expect(chooseFuseBackend(await createLinuxHost({ VMDK_MOUNTER_FUSE_BINDING: 'fuse-native' })).name).toBe(
+			'fuse-native',
+		);
 	});
 
 	const bindings: [string, () => FuseBackend][] = [
-		['fuse3', () => fuse3Backend() as FuseBackend],
+		[
+			'fuse3',
+			() =>
+				fuse3Backend((mountpoint, lazy) =>
+					host.unmountVolume({ mountpoint, fuseHelper: true }, { force: lazy }),
+				) as FuseBackend,
+		],
 		['fuse-native', fuseNativeBackend],
 	];
 	describe.each(bindings)('%s', (_name, backend) => {
@@ -97,6 +112,7 @@ describeNeeding(missing(), 'FUSE export (both bindings)', () => {
 					{ name: 'p1', target: part },
 				],
 				{ readWrite: false, fsName: 'vmdk-export-test' },
+				host,
 				backend(),
 			);
 		});
@@ -156,6 +172,7 @@ describeNeeding(missing(), 'FUSE export (both bindings)', () => {
 				rwMnt,
 				[{ name: 'disk', target: source }],
 				{ readWrite: true, overlayDir: join(tmp.dir, 'overlay'), fsName: 'vmdk-export-test' },
+				host,
 				backend(),
 			);
 			try {
@@ -185,6 +202,7 @@ describeNeeding(missing(), 'FUSE export (both bindings)', () => {
 				m,
 				[{ name: 'disk', target: new MemoryTarget(randomBytes(4096)) }],
 				{ readWrite: false, allowOther: true, fsName: 'vmdk-export-test' },
+				host,
 				backend(),
 			);
 			try {

@@ -269,10 +269,10 @@ export class MountEnv {
 		return { status: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 	}
 
-	/** The daemon's pid, if one runs. */
+	/** The daemon's pid, if one runs (from the state folder's lock: pid, then the socket). */
 	async daemonPid(): Promise<number | undefined> {
-		const text = await readFile(join(this.runtimeDir, 'daemon.pid'), 'utf8').catch(() => '');
-		const pid = Number(text.trim());
+		const text = await readFile(join(this.stateDir, 'daemon.lock'), 'utf8').catch(() => '');
+		const pid = Number(text.split('\n')[0]?.trim());
 		return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 	}
 

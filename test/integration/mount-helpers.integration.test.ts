@@ -35,7 +35,9 @@ describeNeeding(missingCapability(), 'mount with missing or failing helpers', ()
 		expect(r.status).not.toBe(0);
 		const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string } };
 		expect(error.code).toBe('NO_HELPER');
-		expect(error.message).toContain('volume 1 (exfat): no helper for exfat on this host (install exfat-fuse');
+		expect(error.message).toContain(
+			'volume 1 (exfat): no helper for exfat on this host (exfat-fuse mounts only as root',
+		);
 		expect(error.message).toContain('volume 2 (ntfs): no helper for ntfs on this host (install ntfs-3g');
 		expect(await env.leftovers()).toEqual([]);
 		const doctor = JSON.parse((await env.cli('doctor', '--json')).stdout) as {

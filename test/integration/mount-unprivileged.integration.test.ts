@@ -290,7 +290,8 @@ describeNeeding(
 				[exportDir, ext.mountpoint ?? '', fat.mountpoint ?? ''].sort(),
 			);
 			for (const m of mounts) {
-				expect(m.fsType, m.mountpoint).toMatch(/^fuse\./);
+				// FUSE mounts: `fuse.<subtype>`, or plain `fuse` where the helper was given `fsname=` (fusefat).
+				expect(m.fsType, m.mountpoint).toMatch(/^fuse(\.|$)/);
 				expect(m.superOptions, m.mountpoint).toContain(`user_id=${USER_UID}`);
 				expect(m.superOptions, m.mountpoint).not.toContain('allow_other');
 			}

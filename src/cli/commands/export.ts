@@ -7,12 +7,7 @@
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { VirtualDisk } from '../../core/index.js';
-import {
-	exportRaw,
-	PARTIAL_SUFFIX,
-	RawExportError,
-	type RawExportResult,
-} from '../../host/node/export-raw.js';
+import { exportRaw, PARTIAL_SUFFIX, RawExportError, type RawExportResult } from '../../host/index.js';
 import { AppError } from '../../shared/app-error.js';
 import { flag, type CliCommand, type CliIo } from '../command.js';
 import { withInputDisk } from '../disk-input.js';

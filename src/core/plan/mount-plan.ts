@@ -160,7 +160,7 @@ export function planVolume(
 function unmet(way: HelperWay, caps: HostCapabilities, readWrite: boolean): Unmet | undefined {
 	if (readWrite && way.readWriteOptions === null) return { kind: 'read-only', label: way.label };
 	if (way.needsRoot === true && !caps.isRoot) {
-		return { kind: 'root', reason: way.rootOnlyReason ?? 'kernel mounts need root' };
+		return { kind: 'root', reason: way.rootOnlyReason };
 	}
 	if (way.needsKernelFilesystem !== undefined && !caps.kernelFilesystems.has(way.needsKernelFilesystem)) {
 		return { kind: 'kernel', filesystem: way.needsKernelFilesystem };
@@ -172,7 +172,7 @@ function unmet(way: HelperWay, caps: HostCapabilities, readWrite: boolean): Unme
 
 type Unmet =
 	| { readonly kind: 'read-only'; readonly label: string }
-	| { readonly kind: 'root'; readonly reason: string }
+	| { readonly kind: 'root'; readonly reason: string | undefined }
 	| { readonly kind: 'kernel'; readonly filesystem: string }
 	| { readonly kind: 'tools'; readonly tools: readonly string[] };
 
@@ -209,6 +209,7 @@ function noHelperReason(
 	const rootReasons: string[] = [];
 	const kernel: string[] = [];
 	const readOnly: string[] = [];
+	let kernelNeedsRoot = false;
 	for (const way of ways) {
 		const why = unmet(way, caps, readWrite);
 		if (why === undefined) continue;
@@ -217,7 +218,8 @@ function noHelperReason(
 				tools.push(...why.tools);
 				break;
 			case 'root':
-				rootReasons.push(why.reason);
+				if (why.reason === undefined) kernelNeedsRoot = true;
+				else rootReasons.push(why.reason);
 				break;
 			case 'kernel':
 				kernel.push(why.filesystem);
@@ -230,6 +232,7 @@ function noHelperReason(
 	const parts: string[] = [];
 	if (tools.length > 0) parts.push(`install ${unique(tools).join(' or ')}`);
 	parts.push(...unique(rootReasons));
+	if (kernelNeedsRoot) parts.push('kernel mounts need root');
 	if (kernel.length > 0) parts.push(`the kernel lacks ${unique(kernel).join('/')}`);
 	if (readOnly.length > 0) parts.push(`${unique(readOnly).join(', ')} mounts read-only only`);
 	return `no helper for ${type} on this host (${parts.join('; ')})`;

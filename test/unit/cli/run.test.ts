@@ -3,7 +3,8 @@
 // statuses, and that only unexpected errors ever show a stack (and only with DEBUG).
 import { describe, expect, it } from 'vitest';
 import { VmdkError } from '../../../src/core/index.js';
-import { AppError, type CliCommand, type CliIo } from '../../../src/cli/command.js';
+import type { CliCommand, CliIo } from '../../../src/cli/command.js';
+import { AppError } from '../../../src/shared/app-error.js';
 import { COMMAND_LOADERS, loadCommands } from '../../../src/cli/commands/index.js';
 import { EXIT_CODES } from '../../../src/cli/exit-codes.js';
 import { runCli, toCliFailure } from '../../../src/cli/run.js';
@@ -67,7 +68,7 @@ describe('runCli', () => {
 
 	it('keeps a multi-line technical message on one line', async () => {
 		const c = captureIo();
-		await runCli(['boom', 'a'], c.io, [throwing(new AppError('VMDK_IO', 'first\n  second'))]);
+		await runCli(['boom', 'a'], c.io, [throwing(new VmdkError('VMDK_IO', 'first\n  second'))]);
 		expect(c.stderr()).toBe('vmdk-mounter: Cannot read the file: first second\n');
 	});
 

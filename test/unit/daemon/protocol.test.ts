@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
-// The control protocol in one process: a real Unix socket, the real server and client.
+// The control protocol in one process: a real Unix socket, the real server and client, with
+// handlers standing in for the service. Validation, dispatch, errors, events and deadlines.
 import { stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VmdkError } from '../../../src/core/index.js';
-import { DaemonClient, AppError } from '../../../src/daemon/client.js';
-import { ControlServer } from '../../../src/daemon/server.js';
-import { AppError } from '../../../src/host/common/mount-error.js';
+import { DaemonClient } from '../../../src/daemon/client.js';
+import { ControlServer, type MethodHandlers } from '../../../src/daemon/server.js';
+import { appPaths, type AppPaths } from '../../../src/host/index.js';
+import { AppError } from '../../../src/shared/app-error.js';
+import { PROTOCOL_VERSION } from '../../../src/shared/daemon-contract.js';
 import type { MountedDisk } from '../../../src/shared/models.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
@@ -23,46 +26,77 @@ const DISK: MountedDisk = {
 	volumes: [],
 };
 
-async function startServer(notices: string[] = []) {
+async function startServer(notices: string[] = [], protocolVersion = PROTOCOL_VERSION) {
 	const tmp = await makeTempDir('vmdk-proto-');
-	const socketPath = `${tmp.dir}/control.sock`;
+	const paths: AppPaths = appPaths({
+		HOME: tmp.dir,
+		VMDK_MOUNTER_RUNTIME_DIR: `${tmp.dir}/run`,
+		VMDK_MOUNTER_STATE_DIR: `${tmp.dir}/state`,
+	});
+	const socketPath = paths.socketPath;
 	let release: () => void = () => undefined;
 	const slow = new Promise<void>((r) => (release = r));
-	const server = new ControlServer(
-		async (method, params) => {
-			switch (method) {
-				case 'hello':
-					return { pid: 1, version: 't', socketPath, logPath: '/l' };
-				case 'list':
-					return { disks: [DISK] };
-				case 'mount': {
-					const p = params as { path: string };
-					if (p.path === '/slow') {
-						await slow;
-						return { disks: [] };
-					}
-					if (p.path === '/locked') throw new AppError('DISK_LOCKED', 'locked by VMware');
-					throw new VmdkError('VMDK_TRUNCATED', 'file ends early', { file: p.path, offsetBytes: 512 });
-				}
-				default:
-					throw new Error(`boom ${method}`);
-			}
+	const seenMounts: unknown[] = [];
+	const handlers: MethodHandlers = {
+		hello: () => ({ pid: 1, version: 't', protocolVersion, socketPath, logPath: '/l' }),
+		inspect: () => {
+			throw new Error('boom inspect');
 		},
-		() => notices.splice(0),
-	);
+		doctor: () => {
+			throw new AppError('FUSE_UNAVAILABLE', 'no fuse here');
+		},
+		list: () => ({ disks: [DISK] }),
+		mount: async (p) => {
+			seenMounts.push(p);
+			if (p.path === '/slow') {
+				await slow;
+				return { disks: [] };
+			}
+			if (p.path === '/never') return new Promise(() => undefined);
+			if (p.path === '/locked') throw new AppError('DISK_LOCKED', 'locked by VMware');
+			throw new VmdkError('VMDK_TRUNCATED', 'file ends early', { file: p.path, offsetBytes: 512 });
+		},
+		unmount: () => ({ disks: [] }),
+		subscribe: () => null,
+		shutdown: () => {
+			throw new Error('boom shutdown');
+		},
+	};
+	const server = new ControlServer(handlers, () => notices.splice(0));
+	const { mkdir } = await import('node:fs/promises');
+	await mkdir(paths.runtimeDir, { recursive: true, mode: 0o700 });
 	await server.listen(socketPath);
 	cleanups.push(async () => {
 		release();
 		await server.close();
 		await tmp.cleanup();
 	});
-	return { server, socketPath, release };
+	return { server, socketPath, paths, release, seenMounts };
 }
 
-async function client(socketPath: string): Promise<DaemonClient> {
-	const c = await DaemonClient.connectSocket(socketPath);
+async function client(paths: AppPaths, deadlinesMs?: { mount?: number }): Promise<DaemonClient> {
+	const c = await DaemonClient.connect({ paths, autoStart: false, ...(deadlinesMs ? { deadlinesMs } : {}) });
 	cleanups.push(async () => c.close());
 	return c;
+}
+
+/** Sends raw lines and collects `count` answer lines. */
+function rawExchange(socketPath: string, text: string, count: number): Promise<Record<string, unknown>[]> {
+	return new Promise((resolve, reject) => {
+		const s = connect(socketPath);
+		let got = '';
+		s.setEncoding('utf8');
+		s.on('data', (d: string) => {
+			got += d;
+			const lines = got.split('\n').filter((l) => l !== '');
+			if (lines.length >= count) {
+				s.end();
+				resolve(lines.map((l) => JSON.parse(l) as Record<string, unknown>));
+			}
+		});
+		s.on('error', reject);
+		s.write(text);
+	});
 }
 
 describe('control protocol', () => {
@@ -72,8 +106,8 @@ describe('control protocol', () => {
 	});
 
 	it('answers requests out of order: a slow mount does not hold up list', async () => {
-		const { socketPath, release } = await startServer();
-		const c = await client(socketPath);
+		const { paths, release } = await startServer();
+		const c = await client(paths);
 		const slow = c.mount({ path: '/slow' });
 		await expect(c.list()).resolves.toEqual({ disks: [DISK] });
 		release();
@@ -81,37 +115,39 @@ describe('control protocol', () => {
 	});
 
 	it('rebuilds errors: engine codes as VmdkError, the rest as AppError, bugs as INTERNAL', async () => {
-		const { socketPath } = await startServer();
-		const c = await client(socketPath);
+		const { paths } = await startServer();
+		const c = await client(paths);
 		const engine = await c.mount({ path: '/t.vmdk' }).catch((e: unknown) => e);
 		expect(engine).toBeInstanceOf(VmdkError);
 		expect(engine).toMatchObject({ code: 'VMDK_TRUNCATED', message: '/t.vmdk at byte 512: file ends early' });
 		const app = await c.mount({ path: '/locked' }).catch((e: unknown) => e);
 		expect(app).toBeInstanceOf(AppError);
 		expect(app).toMatchObject({ code: 'DISK_LOCKED', message: 'locked by VMware' });
+		await expect(c.doctor()).rejects.toMatchObject({ code: 'FUSE_UNAVAILABLE' });
 		await expect(c.shutdown()).rejects.toMatchObject({ code: 'INTERNAL', message: 'boom shutdown' });
 	});
 
 	it('serves two clients at once and broadcasts events to subscribers only', async () => {
-		const { server, socketPath } = await startServer();
-		const a = await client(socketPath);
-		const b = await client(socketPath);
+		const { server, paths } = await startServer();
+		const a = await client(paths);
+		const b = await client(paths);
 		const seen: (readonly MountedDisk[])[] = [];
 		a.onDidChangeMounts((d) => seen.push(d));
 		await a.hello();
-		let bSaw = 0;
-		b.onDidChangeMounts(() => bSaw++);
 		await Promise.all([a.list(), b.list()]);
+		expect(server.subscriberCount).toBe(1);
 		server.broadcast({ event: 'didChangeMounts', data: [DISK] });
+		server.broadcast({
+			event: 'progress',
+			data: { operationId: 'x', path: '/x', phase: 'opening', message: 'Opening' },
+		});
 		await a.list();
-		await b.list();
 		expect(seen).toEqual([[DISK]]);
-		expect(bSaw).toBe(1);
 	});
 
 	it('delivers notices once, on the first real command', async () => {
-		const { socketPath } = await startServer(['cleaned up /mnt/x']);
-		const c = await client(socketPath);
+		const { paths } = await startServer(['cleaned up /mnt/x']);
+		const c = await client(paths);
 		await c.hello();
 		expect(c.notices).toEqual([]);
 		await c.list();
@@ -119,26 +155,67 @@ describe('control protocol', () => {
 		expect(c.notices).toEqual(['cleaned up /mnt/x']);
 	});
 
-	it('answers malformed lines with a USAGE error and keeps the connection', async () => {
-		const { socketPath } = await startServer();
-		const lines = await new Promise<string[]>((resolve, reject) => {
-			const s = connect(socketPath);
-			let text = '';
-			s.setEncoding('utf8');
-			s.on('data', (d: string) => {
-				text += d;
-				const got = text.split('\n').filter((l) => l !== '');
-				if (got.length === 3) {
-					s.end();
-					resolve(got);
-				}
-			});
-			s.on('error', reject);
-			s.write('not json\n{"id":7,"method":"rm -rf"}\n{"id":8,"method":"list"}\n');
+	it('answers every malformed request with BAD_REQUEST and keeps serving that connection', async () => {
+		const { socketPath, seenMounts } = await startServer();
+		const lines = await rawExchange(
+			socketPath,
+			[
+				'not json',
+				'[1,2]',
+				'{"method":"list"}',
+				'{"id":7,"method":"rm -rf"}',
+				'{"id":8,"method":"mount","params":{"path":"relative/disk.vmdk"}}',
+				'{"id":9,"method":"mount","params":{"path":"/x.vmdk","readWrite":"yes"}}',
+				'{"id":10,"method":"mount","params":{"path":"/x.vmdk","evil":true}}',
+				'{"id":11,"method":"unmount","params":{}}',
+				'{"id":12,"method":"__proto__"}',
+				'{"id":13,"method":"list"}',
+			].join('\n') + '\n',
+			10,
+		);
+		for (const l of lines.slice(0, 9)) expect(l).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+		expect(lines.map((l) => l.id)).toEqual([0, 0, 0, 7, 8, 9, 10, 11, 12, 13]);
+		expect(JSON.stringify(lines[4])).toMatch(/params\.path must be an absolute path/);
+		expect(lines[9]).toMatchObject({ id: 13, result: { disks: [DISK] } });
+		// None of the invalid mounts reached the service.
+		expect(seenMounts).toEqual([]);
+	});
+
+	it('closes only the connection that sends an oversize line; others go on', async () => {
+		const { socketPath, paths } = await startServer();
+		const other = await client(paths);
+		const answer = await rawExchange(
+			socketPath,
+			`{"id":1,"method":"list","params":{"x":"${'a'.repeat(70_000)}"}}\n`,
+			1,
+		);
+		expect(answer[0]).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+		await expect(other.list()).resolves.toEqual({ disks: [DISK] });
+	});
+
+	it('gives up on a call after its deadline instead of waiting for ever', async () => {
+		const { paths } = await startServer();
+		const c = await client(paths, { mount: 200 });
+		await expect(c.mount({ path: '/never' })).rejects.toMatchObject({ code: 'DAEMON_UNAVAILABLE' });
+		await expect(c.list()).resolves.toEqual({ disks: [DISK] });
+	});
+
+	it('refuses a daemon that speaks another protocol version', async () => {
+		const { paths } = await startServer([], PROTOCOL_VERSION + 1);
+		await expect(DaemonClient.connect({ paths, autoStart: false })).rejects.toMatchObject({
+			code: 'PROTOCOL_MISMATCH',
 		});
-		const parsed = lines.map((l) => JSON.parse(l) as { id: number; error?: { code: string } });
-		expect(parsed[0]?.error?.code).toBe('USAGE');
-		expect(parsed[1]).toMatchObject({ id: 7, error: { code: 'USAGE' } });
-		expect(parsed[2]).toMatchObject({ id: 8, result: { disks: [DISK] } });
+	});
+
+	it('says when the daemon is not there, and tells its listeners when it goes away', async () => {
+		const { paths, server } = await startServer();
+		const c = await client(paths);
+		const lost = new Promise<string>((resolve) => c.onDidDisconnect(resolve));
+		await server.close();
+		await expect(lost).resolves.toMatch(/closed the connection/);
+		await expect(c.list()).rejects.toMatchObject({ code: 'DAEMON_UNAVAILABLE' });
+		await expect(DaemonClient.connect({ paths, autoStart: false })).rejects.toMatchObject({
+			code: 'DAEMON_UNAVAILABLE',
+		});
 	});
 });

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { MountRegistry, readPersistedRegistry, type DiskRecord } from '../../../src/daemon/mount-registry.js';
 import { safeFolderName } from '../../../src/daemon/mount-service.js';
 import { parseProcFilesystems, parseUserAllowOther } from '../../../src/host/linux/capabilities.js';
 import { parseMountInfo } from '../../../src/host/linux/mountinfo.js';
-import { appPaths } from '../../../src/host/node/paths.js';
+import { appPaths } from '../../../src/host/index.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 function record(id: string, state: DiskRecord['state'] = 'mounted'): DiskRecord {
+	id = id.padEnd(8, '0');
 	return {
 		id,
 		path: `/d/${id}.vmdk`,
@@ -25,7 +26,7 @@ function record(id: string, state: DiskRecord['state'] = 'mounted'): DiskRecord 
 				filesystem: null,
 				helper: 'fuse2fs',
 				readOnly: true,
-				loopDevice: '/dev/loop9',
+				attachment: '/dev/loop9',
 			},
 		],
 	};
@@ -43,22 +44,89 @@ describe('MountRegistry', () => {
 			expect(reg.list()).toEqual([]);
 			await reg.put(record('a'));
 			await reg.put(record('b'));
-			expect((await readPersistedRegistry(path)).map((d) => d.id)).toEqual(['a', 'b']);
-			// The persisted form keeps what crash clean-up needs (loop devices, mountpoints).
-			expect((await readPersistedRegistry(path))[0]?.volumes[0]?.loopDevice).toBe('/dev/loop9');
+			expect((await readPersistedRegistry(path)).disks.map((d) => d.id)).toEqual(['a0000000', 'b0000000']);
+			// The persisted form keeps what crash clean-up needs (attached devices, mountpoints).
+			expect((await readPersistedRegistry(path)).disks[0]?.volumes[0]?.attachment).toBe('/dev/loop9');
 			// The public form does not.
 			expect(JSON.stringify(reg.list())).not.toContain('loop9');
-			await reg.remove('a');
+			await reg.remove('a0000000');
 			expect(events).toEqual([0, 1, 2, 1]);
-			expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ version: 1, disks: [{ id: 'b' }] });
+			expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({
+				version: 2,
+				disks: [{ id: 'b0000000' }],
+			});
 			expect(await readdir(`${tmp.dir}/state`)).toEqual(['mounts.json']);
 		} finally {
 			await tmp.cleanup();
 		}
 	});
 
-	it('reads a missing or corrupt file as empty', async () => {
-		expect(await readPersistedRegistry('/nonexistent/mounts.json')).toEqual([]);
+	it('reads a missing file as empty', async () => {
+		expect(await readPersistedRegistry('/nonexistent/mounts.json')).toEqual({ disks: [], problems: [] });
+	});
+
+	it.each([
+		['not JSON', '{"disks": ['],
+		['a wrong shape', '{"version": 1, "daemonPid": "x", "disks": 3}'],
+		['another version', '{"version": 9, "daemonPid": 1, "disks": []}'],
+	])('sets aside a file that is %s, reporting it once', async (_what, text) => {
+		const tmp = await makeTempDir('vmdk-reg-');
+		try {
+			const path = `${tmp.dir}/mounts.json`;
+			await writeFile(path, text);
+			const read = await readPersistedRegistry(path);
+			expect(read.disks).toEqual([]);
+			expect(read.problems).toHaveLength(1);
+			expect(read.problems[0]).toMatch(/was set aside as .*mounts\.json\.bad-/);
+			const files = await readdir(tmp.dir);
+			expect(files).not.toContain('mounts.json');
+			expect(files.some((f) => f.startsWith('mounts.json.bad-'))).toBe(true);
+			// Once set aside, the next read is quiet.
+			expect(await readPersistedRegistry(path)).toEqual({ disks: [], problems: [] });
+		} finally {
+			await tmp.cleanup();
+		}
+	});
+
+	it('keeps the good records and sets aside null, partial and hostile ones', async () => {
+		const tmp = await makeTempDir('vmdk-reg-');
+		try {
+			const path = `${tmp.dir}/mounts.json`;
+			const good = record('c');
+			await writeFile(
+				path,
+				JSON.stringify({
+					version: 2,
+					daemonPid: 1,
+					disks: [null, { id: 'x' }, { ...good, id: '../../etc' }, { ...good, exportDir: 'relative' }, good],
+				}),
+			);
+			const read = await readPersistedRegistry(path);
+			expect(read.disks.map((d) => d.id)).toEqual(['c0000000']);
+			expect(read.problems[0]).toMatch(/4 unreadable record\(s\)/);
+			expect((await readdir(tmp.dir)).some((f) => f.startsWith('mounts.json.rejected-'))).toBe(true);
+		} finally {
+			await tmp.cleanup();
+		}
+	});
+
+	it('reads version 1 files, whose loop devices were called loopDevice', async () => {
+		const tmp = await makeTempDir('vmdk-reg-');
+		try {
+			const path = `${tmp.dir}/mounts.json`;
+			const { attachment: _a, ...volume } = record('d').volumes[0]!;
+			await writeFile(
+				path,
+				JSON.stringify({
+					version: 1,
+					daemonPid: 1,
+					disks: [{ ...record('d'), volumes: [{ ...volume, loopDevice: '/dev/loop3' }] }],
+				}),
+			);
+			expect((await readPersistedRegistry(path)).disks[0]?.volumes[0]?.attachment).toBe('/dev/loop3');
+		} finally {
+			await tmp.cleanup();
+		}
 	});
 });
 

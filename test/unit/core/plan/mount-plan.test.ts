@@ -3,11 +3,20 @@ import { describe, expect, it } from 'vitest';
 import {
 	LEGACY_UNKNOWN_ORDER,
 	planMount,
-	planVolume,
+	planVolume as planWith,
 	typesOfHelper,
+	type HelperTable,
 	type HostCapabilities,
+	type PlanOptions,
+	type PlanVolume,
 	type VolumePlan,
 } from '../../../../src/core/index.js';
+import { LINUX_HELPER_TABLE } from '../../../../src/host/linux/helper-table.js';
+
+/** The plan with Linux's helper table (the table is data; the matching is what is tested). */
+function planVolume(volume: PlanVolume, caps: HostCapabilities, options: PlanOptions): VolumePlan {
+	return planWith(volume, LINUX_HELPER_TABLE, caps, options);
+}
 
 const ALL_FUSE = ['fuse2fs', 'ntfs-3g', 'fusefat', 'exfat-fuse'];
 
@@ -64,7 +73,7 @@ describe('planVolume', () => {
 					readWrite: false,
 				}),
 			),
-		).toEqual(['skip: no helper for exfat on this host (install exfat-fuse; the kernel lacks exfat)']);
+		).toEqual(['skip: no helper for exfat on this host (install losetup; the kernel lacks exfat)']);
 		// As a user it cannot mount at all (fusermount3 grants `blkdev` to root only): not tried.
 		expect(labels(planVolume({ index: 1, type: 'exfat' }, caps(), { readWrite: false }))).toEqual([
 			'skip: no helper for exfat on this host (exfat-fuse mounts only as root: it always asks FUSE for a block device; kernel mounts need root)',
@@ -164,6 +173,7 @@ describe('planMount', () => {
 				{ index: 2, type: 'swap' },
 				{ index: 3, type: 'vfat' },
 			],
+			LINUX_HELPER_TABLE,
 			caps(),
 			{ readWrite: false },
 		);
@@ -171,7 +181,71 @@ describe('planMount', () => {
 	});
 
 	it('lists the types each FUSE helper covers', () => {
-		expect(typesOfHelper('fuse2fs')).toEqual(['ext2', 'ext3', 'ext4']);
-		expect(typesOfHelper('exfat-fuse')).toEqual(['exfat']);
+		expect(typesOfHelper(LINUX_HELPER_TABLE, 'fuse2fs')).toEqual(['ext2', 'ext3', 'ext4']);
+		expect(typesOfHelper(LINUX_HELPER_TABLE, 'exfat-fuse')).toEqual(['exfat']);
+	});
+});
+
+describe('the helper table is data', () => {
+	const table: HelperTable = {
+		platformName: 'Testland',
+		byType: {
+			ntfs: [
+				{
+					helper: 'ro-driver',
+					fsType: 'ntfs',
+					readOnlyOptions: ['rdonly'],
+					readWriteOptions: null,
+					label: 'read-only driver',
+					needsTools: ['ro-driver'],
+				},
+				{
+					helper: 'fuse-ntfs',
+					fsType: 'ntfs',
+					readOnlyOptions: ['ro'],
+					readWriteOptions: ['rw'],
+					label: 'fuse-ntfs',
+					needsTools: ['fuse-ntfs'],
+				},
+			],
+		},
+		trialSteps: { ntfs: [] },
+		notMountable: { apfs: 'APFS stays closed here' },
+	};
+	const testCaps = (tools: string[]): HostCapabilities => ({
+		isRoot: false,
+		tools: new Set(tools),
+		kernelFilesystems: new Set(),
+	});
+
+	it('takes its types, ways, options and reasons from the table', () => {
+		expect(
+			labels(
+				planWith({ index: 1, type: 'ntfs' }, table, testCaps(['ro-driver', 'fuse-ntfs']), {
+					readWrite: false,
+				}),
+			),
+		).toEqual(['read-only driver', 'fuse-ntfs']);
+		expect(labels(planWith({ index: 1, type: 'apfs' }, table, testCaps([]), { readWrite: false }))).toEqual([
+			'skip: APFS stays closed here',
+		]);
+		expect(labels(planWith({ index: 1, type: 'ext4' }, table, testCaps([]), { readWrite: false }))).toEqual([
+			'skip: ext4 volumes cannot be mounted on Testland by this app',
+		]);
+	});
+
+	it('leaves out ways that cannot write when a writable mount is asked for, and says so', () => {
+		expect(
+			labels(
+				planWith({ index: 1, type: 'ntfs' }, table, testCaps(['ro-driver', 'fuse-ntfs']), {
+					readWrite: true,
+				}),
+			),
+		).toEqual(['fuse-ntfs']);
+		expect(
+			labels(planWith({ index: 1, type: 'ntfs' }, table, testCaps(['ro-driver']), { readWrite: true })),
+		).toEqual([
+			'skip: no helper for ntfs on this host (install fuse-ntfs; read-only driver mounts read-only only)',
+		]);
 	});
 });
