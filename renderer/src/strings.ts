@@ -117,6 +117,7 @@ export const STRINGS = {
 		unmountLabel: (volume: string) => `Unmount volume ${volume}`,
 		revealLabel: (volume: string) => `Reveal volume ${volume} in the file manager`,
 		otherVolumeMounted: 'Unmount the disk to mount this volume on its own.',
+		unmountWithDisk: 'The volumes of a disk are unmounted together: use Unmount for the disk.',
 		mountedAt: (path: string) => `Mounted at ${path}`,
 	},
 	progress: {
@@ -157,7 +158,7 @@ export const STRINGS = {
 	status: {
 		connecting: 'Connecting to the mount service…',
 		connected: 'Mount service running',
-		disconnected: (reason: string) => `The mount service stopped (${reason}). Reconnecting…`,
+		disconnected: 'The mount service stopped. Reconnecting…',
 		mountedCount: (n: number) =>
 			n === 0 ? 'No volumes mounted' : n === 1 ? '1 volume mounted' : `${n} volumes mounted`,
 	},

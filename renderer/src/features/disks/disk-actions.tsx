@@ -8,7 +8,16 @@ import type { DiskView, SourceView } from '../../state/disk-views.js';
 import { useStore } from '../../state/store-context.js';
 import { STRINGS } from '../../strings.js';
 
-export function DiskActions({ disk, source }: { readonly disk: DiskView; readonly source: SourceView }) {
+export function DiskActions({
+	disk,
+	source,
+	emphasis = true,
+}: {
+	readonly disk: DiskView;
+	readonly source: SourceView;
+	/** Mount is the card's main action (a VM's disks leave that to "Mount all"). */
+	readonly emphasis?: boolean;
+}) {
 	const store = useStore();
 	const mounted = disk.mounted;
 	const blocked = disk.operation !== null || disk.openError !== null;
@@ -16,7 +25,7 @@ export function DiskActions({ disk, source }: { readonly disk: DiskView; readonl
 		<div className="button-group">
 			<button
 				type="button"
-				className={`button toggle ${mounted === null ? 'primary' : ''}`}
+				className={`button toggle ${mounted === null && emphasis ? 'primary' : ''}`}
 				aria-label={
 					mounted === null ? STRINGS.disk.mountLabel(disk.name) : STRINGS.disk.unmountLabel(disk.name)
 				}

@@ -40,14 +40,15 @@ export function DiskSection({
 				<div className="disk-head">
 					<DiskIcon size={22} />
 					<div className="titles">
-						<h3>{disk.name}</h3>
-						{facts !== '' && <p className="subtle">{facts}</p>}
+						<div className="title-line">
+							<h3 className="clip">{disk.name}</h3>
+							<DiskState name={disk.name} state={disk.state} operation={disk.operation} />
+						</div>
+						{facts !== '' && <p className="subtle clip">{facts}</p>}
 					</div>
-					<DiskState name={disk.name} state={disk.state} operation={disk.operation} />
-					<DiskActions disk={disk} source={source} />
+					<DiskActions disk={disk} source={source} emphasis={false} />
 				</div>
 			)}
-			{!showHeader && facts !== '' && <p className="subtle facts">{facts}</p>}
 			{disk.chain.length > 1 && (
 				<div className="chain">
 					<span className="chain-title">{STRINGS.disk.chain}</span>

@@ -5,17 +5,19 @@
  */
 import { useId } from 'react';
 import { DiskIcon, VmIcon, WarningIcon } from '../../icons.js';
-import type { SourceView } from '../../state/disk-views.js';
+import type { DiskView, SourceView } from '../../state/disk-views.js';
 import { useStore } from '../../state/store-context.js';
 import { STRINGS } from '../../strings.js';
 import { ActionErrorNotice } from './action-error.js';
 import { DiskActions, SourceActions } from './disk-actions.js';
-import { DiskSection } from './disk-section.js';
+import { DiskSection, diskFacts } from './disk-section.js';
 import { DiskState } from './disk-state.js';
 import { ErrorNotice } from './error-notice.js';
 import { WriteSwitch } from './write-switch.js';
 
-function subtitle(source: SourceView): string {
+/** What it is: the VM's kind, guest, disks and snapshots; a lone disk's facts. */
+function summary(source: SourceView, single: DiskView | undefined): string {
+	if (single !== undefined) return diskFacts(single);
 	const parts: string[] = [];
 	if (source.vm !== null) {
 		parts.push(STRINGS.source.vm(source.vm.kind));
@@ -27,7 +29,6 @@ function subtitle(source: SourceView): string {
 			parts.push(STRINGS.source.snapshots(snapshots.length, current));
 		}
 	}
-	parts.push(source.folder);
 	return parts.join(' · ');
 }
 
@@ -35,24 +36,24 @@ export function SourceCard({ source }: { readonly source: SourceView }) {
 	const store = useStore();
 	const titleId = useId();
 	const single = source.kind !== 'vm' && source.disks.length === 1 ? source.disks[0] : undefined;
+	const summaryText = summary(source, single);
 	return (
 		<article className={`source kind-${source.kind} status-${source.status}`} aria-labelledby={titleId}>
 			<header className="source-head">
 				{source.kind === 'vm' ? <VmIcon /> : <DiskIcon />}
 				<div className="titles">
-					<h2 id={titleId} className="clip" title={source.path}>
-						{source.name}
-					</h2>
-					<p className="subtle clip" title={source.path}>
-						{subtitle(source)}
-					</p>
+					<div className="title-line">
+						<h2 id={titleId} className="clip" title={source.path}>
+							{source.name}
+						</h2>
+						{single !== undefined && (
+							<DiskState name={single.name} state={single.state} operation={single.operation} />
+						)}
+						{source.kind === 'vm' && source.operation !== null && (
+							<DiskState name={source.name} state={source.operation.kind} operation={source.operation} />
+						)}
+					</div>
 				</div>
-				{single !== undefined && (
-					<DiskState name={single.name} state={single.state} operation={single.operation} />
-				)}
-				{source.kind === 'vm' && source.operation !== null && (
-					<DiskState name={source.name} state={source.operation.kind} operation={source.operation} />
-				)}
 				<div className="source-actions">
 					{source.kind !== 'mounted' && source.status === 'ready' && <WriteSwitch source={source} />}
 					{single !== undefined && <DiskActions disk={single} source={source} />}
@@ -68,6 +69,10 @@ export function SourceCard({ source }: { readonly source: SourceView }) {
 						</button>
 					)}
 				</div>
+				{summaryText !== '' && <p className="summary subtle clip">{summaryText}</p>}
+				<p className="source-path mono subtle clip" title={source.path}>
+					{source.kind === 'vm' ? source.path : source.folder}
+				</p>
 			</header>
 			{source.lock !== 'none' && (
 				<div className="notice warning" role="note">

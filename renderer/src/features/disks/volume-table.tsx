@@ -73,6 +73,8 @@ function VolumeRow({
 	const who = v.label ?? v.name;
 	const isMounted = v.mountpoint !== null;
 	const toggleBlocked = isMounted ? !v.canUnmount : !v.canMount;
+	const why =
+		isMounted && !v.canUnmount && disk.operation === null ? STRINGS.volumes.unmountWithDisk : undefined;
 	const detail =
 		v.mountpoint ?? v.problem ?? (v.blockedByOtherVolume ? STRINGS.volumes.otherVolumeMounted : '');
 	return (
@@ -85,13 +87,16 @@ function VolumeRow({
 			</td>
 			<td className="num">{v.sizeBytes === null ? '' : formatBytes(v.sizeBytes)}</td>
 			<td className="clip" title={v.helper ?? undefined}>
-				{v.helper ?? ''}
+				{v.helper ?? <span className="subtle">{STRINGS.volumes.noLabel}</span>}
 			</td>
 			<td className="state-cell">
 				<span className="volume-state">{STATE_TEXT[v.state]}</span>
-				<span className={`detail clip ${isMounted ? 'mono' : ''}`} title={detail || undefined}>
-					{detail === '' ? '\u00a0' : detail}
-				</span>
+				{detail !== '' && (
+					<span className={`detail ${isMounted ? 'path' : ''}`} title={detail}>
+						{/* A path is cut at its start (its end names the volume); LRM keeps the slashes in place. */}
+						{isMounted ? `\u200e${detail}\u200e` : detail}
+					</span>
+				)}
 			</td>
 			<td className="actions">
 				<button
@@ -99,6 +104,7 @@ function VolumeRow({
 					className="button small toggle"
 					aria-label={isMounted ? STRINGS.volumes.unmountLabel(who) : STRINGS.volumes.mountLabel(who)}
 					aria-disabled={toggleBlocked}
+					title={why}
 					onClick={() => {
 						if (toggleBlocked) return;
 						if (isMounted && v.mountpoint !== null) void store.unmountVolume(v.mountpoint, disk.actionPath);

@@ -16,13 +16,18 @@ export function StatusBar({ view }: { readonly view: WindowView }) {
 			? STRINGS.status.connected
 			: connection.kind === 'connecting'
 				? STRINGS.status.connecting
-				: STRINGS.status.disconnected(connection.reason);
+				: STRINGS.status.disconnected;
 	const unmountBlocked = view.mountedVolumeCount === 0 || operations.has(ALL_KEY);
 	return (
 		<footer className={`status-bar ${connection.kind}`}>
 			<div className="connection" role="status" aria-live="polite">
 				<span className="dot" aria-hidden="true" />
-				<span className="connection-text">{text}</span>
+				<span
+					className="connection-text"
+					title={connection.kind === 'disconnected' ? connection.reason : undefined}
+				>
+					{text}
+				</span>
 			</div>
 			<div className="spacer" />
 			<span className="mounted-count" aria-live="polite">
