@@ -30,7 +30,7 @@ export default tseslint.config(
 	{
 		languageOptions: {
 			parserOptions: {
-				projectService: { allowDefaultProject: ['*.js', '*.ts', 'bin/*.js', 'bench/*.js'] },
+				projectService: { allowDefaultProject: ['*.js', '*.ts', 'bin/*.js', 'bench/*.js', 'bench/*.ts'] },
 				tsconfigRootDir: import.meta.dirname,
 			},
 			globals: { ...globals.node },

@@ -13,7 +13,7 @@ import { useFileDrop } from './features/open/use-file-drop.js';
 import { StatusBar } from './features/status/status-bar.js';
 import { Toolbar, type Tab } from './features/toolbar/toolbar.js';
 import type { AppStore } from './state/app-store.js';
-import { buildWindowView } from './state/disk-views.js';
+import { createWindowViewBuilder } from './state/disk-views.js';
 import { StoreContext, useAppState, useStore } from './state/store-context.js';
 import { STRINGS } from './strings.js';
 
@@ -29,7 +29,8 @@ export function App({ store }: { readonly store: AppStore }) {
 function Window() {
 	const store = useStore();
 	const state = useAppState();
-	const view = useMemo(() => buildWindowView(state), [state]);
+	const [buildView] = useState(createWindowViewBuilder);
+	const view = useMemo(() => buildView(state), [buildView, state]);
 	const [tab, setTab] = useState<Tab>('disks');
 	const onFiles = useCallback((files: readonly File[]) => void store.openDropped(files), [store]);
 	const dragging = useFileDrop(onFiles);

@@ -35,7 +35,14 @@ const api = getBridge();
 if (api === undefined) {
 	root.render(<p className="no-bridge">{STRINGS.noBridge}</p>);
 } else {
-	const store = new AppStore({ api, newId: () => crypto.randomUUID(), preferences });
+	const store = new AppStore({
+		api,
+		newId: () => crypto.randomUUID(),
+		preferences,
+		// About a frame: answers that arrive together are drawn together. A timer, not
+		// requestAnimationFrame, which does not run while the window is hidden in the menu bar.
+		schedule: (flush) => setTimeout(flush, 16),
+	});
 	store.start();
 	root.render(
 		<StrictMode>

@@ -255,6 +255,7 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 		await vm.getByRole('switch', { name: STRINGS.write.switchLabel(fx.bundleName) }).click();
 		const dialog = host.page.getByRole('dialog', { name: STRINGS.write.dialogTitle(fx.bundleName) });
 		await dialog.waitFor();
+		await screenshots('confirm-changes');
 		await dialog.getByRole('button', { name: STRINGS.write.confirm }).click();
 		await vm.getByRole('button', { name: STRINGS.source.mountAllLabel(fx.bundleName) }).click();
 		const refusal = vm.getByRole('alert');

@@ -30,6 +30,11 @@ export interface StoreOptions {
 	/** A fresh id for each mount (progress events carry it back). */
 	readonly newId: () => string;
 	readonly preferences?: Preferences | undefined;
+	/**
+	 * Runs `flush` a little later, so that answers arriving together (fifty disks dropped at once)
+	 * are drawn in one go rather than fifty. Default: at once (tests).
+	 */
+	readonly schedule?: ((flush: () => void) => void) | undefined;
 }
 
 /** A mount the user asked for. */
@@ -53,12 +58,16 @@ export class AppStore {
 	private readonly api: VmdkApi;
 	private readonly newId: () => string;
 	private readonly preferences: Preferences | undefined;
+	private readonly schedule: (flush: () => void) => void;
 	private nextKey = 1;
+	/** Inspect answers waiting to be drawn together. */
+	private inspected: { key: string; change: (s: OpenedSource) => OpenedSource; done: () => void }[] = [];
 
 	constructor(options: StoreOptions) {
 		this.api = options.api;
 		this.newId = options.newId;
 		this.preferences = options.preferences;
+		this.schedule = options.schedule ?? ((flush) => flush());
 		this.state = { ...INITIAL_STATE, mountOnOpen: options.preferences?.mountOnOpen() ?? true };
 	}
 
@@ -140,7 +149,7 @@ export class AppStore {
 	private async inspect(source: OpenedSource): Promise<void> {
 		const outcome = await this.api.inspect([source.path]);
 		const info: InfoResult | null = outcome.ok ? (outcome.value[0] ?? null) : null;
-		this.replaceSource(source.key, (s) =>
+		await this.applyInspected(source.key, (s) =>
 			outcome.ok
 				? { ...s, status: 'ready', info, error: null }
 				: { ...s, status: 'failed', info: null, error: outcome.error },
@@ -153,8 +162,23 @@ export class AppStore {
 		await this.mount({ path: source.path, sourcePath: source.path });
 	}
 
-	private replaceSource(key: string, change: (s: OpenedSource) => OpenedSource): void {
-		this.update((s) => ({ ...s, sources: s.sources.map((src) => (src.key === key ? change(src) : src)) }));
+	/** Queues an inspect answer; answers queued before the next flush become one state change. */
+	private applyInspected(key: string, change: (s: OpenedSource) => OpenedSource): Promise<void> {
+		return new Promise((done) => {
+			this.inspected.push({ key, change, done });
+			if (this.inspected.length === 1) this.schedule(() => this.flushInspected());
+		});
+	}
+
+	private flushInspected(): void {
+		const batch = this.inspected;
+		this.inspected = [];
+		const byKey = new Map(batch.map((b) => [b.key, b.change]));
+		this.update((s) => ({
+			...s,
+			sources: s.sources.map((src) => byKey.get(src.key)?.(src) ?? src),
+		}));
+		for (const b of batch) b.done();
 	}
 
 	/** The system's Open… dialog, then {@link open}. */

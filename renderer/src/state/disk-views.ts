@@ -108,6 +108,59 @@ export function buildWindowView(state: AppState): WindowView {
 	return { sources, others, mountedVolumeCount, busy: state.operations.size > 0 };
 }
 
+/**
+ * A {@link buildWindowView} that hands back the very same `SourceView` object for a source
+ * whose inputs did not change, so the window re-renders only the card that changed (opening
+ * fifty disks then costs fifty card renders, not fifty times the whole list).
+ */
+export function createWindowViewBuilder(): (state: AppState) => WindowView {
+	let cache = new Map<string, { deps: readonly unknown[]; view: SourceView }>();
+	return (state) => {
+		const fresh = buildWindowView(state);
+		const byPath = new Map(state.mounts.map((d) => [d.path, d]));
+		const next = new Map<string, { deps: readonly unknown[]; view: SourceView }>();
+		const reuse = (view: SourceView, deps: readonly unknown[]): SourceView => {
+			const hit = cache.get(view.key);
+			const kept = hit !== undefined && sameItems(hit.deps, deps) ? hit.view : view;
+			next.set(view.key, { deps, view: kept });
+			return kept;
+		};
+		const sources = fresh.sources.map((view, i) => {
+			const source = state.sources[i] as OpenedSource;
+			return reuse(view, sourceInputs(state, source, byPath));
+		});
+		const others = fresh.others.map((view) => {
+			const disk = view.disks[0]?.mounted ?? null;
+			const key = disk?.id ?? '';
+			return reuse(view, [disk, state.operations.get(key), state.errors.get(key)]);
+		});
+		cache = next;
+		return { ...fresh, sources, others };
+	};
+}
+
+/** Everything a source's view is derived from (compared by identity). */
+function sourceInputs(
+	state: AppState,
+	source: OpenedSource,
+	byPath: ReadonlyMap<string, MountedDisk>,
+): readonly unknown[] {
+	const inputs: unknown[] = [
+		source,
+		state.writable.has(source.path),
+		state.operations.get(source.path),
+		state.errors.get(source.path),
+	];
+	for (const disk of source.info?.disks ?? []) {
+		inputs.push(byPath.get(disk.path), state.operations.get(disk.path), state.errors.get(disk.path));
+	}
+	return inputs;
+}
+
+function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+	return a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+}
+
 function sourceView(
 	state: AppState,
 	source: OpenedSource,

@@ -162,8 +162,12 @@ export class TestHost {
 		this.stopEvents = forwardDaemonEvents(this.client, (channel, payload) => this.send(channel, payload));
 	}
 
+	/** Every event sent to the page, with when (this process's clock, ms): for the benches. */
+	readonly events: { channel: EventChannel; payload: unknown; atMs: number }[] = [];
+
 	/** Posts an event to the page, as main's `webContents.send` does (lost if the page is gone). */
 	send<C extends EventChannel>(channel: C, payload: EventPayloads[C]): void {
+		this.events.push({ channel, payload, atMs: performance.now() });
 		// A string, not a function: nothing of this process's compiled code goes to the page.
 		const script = `window.__vmdkEmit(${JSON.stringify(channel)}, ${JSON.stringify(payload)})`;
 		this.page.evaluate(script).catch(() => undefined);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /**
- * A modal question with a safe default (the Cancel button has focus). The native `<dialog>`
- * traps focus, closes on Escape, and gives focus back to what had it.
+ * A modal question with a safe default: Cancel comes first, so the native `<dialog>` gives it
+ * the focus. The dialog traps focus, closes on Escape and gives focus back to what had it. It
+ * exists in the page only while open (every card has one; fifty idle dialogs would be weight).
  */
-import { useEffect, useId, useRef } from 'react';
+import { useId, useLayoutEffect, useRef } from 'react';
 
 export interface ConfirmDialogProps {
 	readonly open: boolean;
@@ -16,15 +17,19 @@ export interface ConfirmDialogProps {
 }
 
 export function ConfirmDialog(props: ConfirmDialogProps) {
+	return props.open ? <OpenDialog {...props} /> : null;
+}
+
+function OpenDialog(props: ConfirmDialogProps) {
 	const ref = useRef<HTMLDialogElement>(null);
 	const titleId = useId();
 	const bodyId = useId();
-	useEffect(() => {
+	// Opened as it appears, closed before it goes (closing is what gives the focus back).
+	useLayoutEffect(() => {
 		const dialog = ref.current;
-		if (dialog === null) return;
-		if (props.open && !dialog.open) dialog.showModal();
-		if (!props.open && dialog.open) dialog.close();
-	}, [props.open]);
+		dialog?.showModal();
+		return () => dialog?.close();
+	}, []);
 	return (
 		<dialog
 			ref={ref}
@@ -39,7 +44,7 @@ export function ConfirmDialog(props: ConfirmDialogProps) {
 			<h2 id={titleId}>{props.title}</h2>
 			<p id={bodyId}>{props.body}</p>
 			<div className="dialog-actions">
-				<button type="button" className="button" autoFocus onClick={props.onCancel}>
+				<button type="button" className="button" onClick={props.onCancel}>
 					{props.cancelLabel}
 				</button>
 				<button type="button" className="button primary" onClick={props.onConfirm}>

@@ -3,7 +3,7 @@
  * One thing the user opened — a disk, or a VM with its disks — or a disk mounted elsewhere:
  * its name and folder, the VM's lock, the copy-on-write switch, its buttons, then its disks.
  */
-import { useId } from 'react';
+import { memo, useId } from 'react';
 import { DiskIcon, VmIcon, WarningIcon } from '../../icons.js';
 import type { DiskView, SourceView } from '../../state/disk-views.js';
 import { useStore } from '../../state/store-context.js';
@@ -32,7 +32,8 @@ function summary(source: SourceView, single: DiskView | undefined): string {
 	return parts.join(' · ');
 }
 
-export function SourceCard({ source }: { readonly source: SourceView }) {
+/** Memoised: the view builder keeps a card's `source` object while nothing about it changes. */
+export const SourceCard = memo(function SourceCard({ source }: { readonly source: SourceView }) {
 	const store = useStore();
 	const titleId = useId();
 	const single = source.kind !== 'vm' && source.disks.length === 1 ? source.disks[0] : undefined;
@@ -104,4 +105,4 @@ export function SourceCard({ source }: { readonly source: SourceView }) {
 			))}
 		</article>
 	);
-}
+});

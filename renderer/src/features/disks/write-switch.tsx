@@ -14,7 +14,7 @@ export function WriteSwitch({ source }: { readonly source: SourceView }) {
 	const [asking, setAsking] = useState(false);
 	return (
 		<>
-			<label className="check write-switch">
+			<label className={`check write-switch ${source.anyMounted ? 'disabled' : ''}`}>
 				<input
 					type="checkbox"
 					role="switch"
