@@ -41,7 +41,7 @@ function Window() {
 
 	const empty = view.sources.length === 0 && view.others.length === 0;
 	return (
-		<div className="app">
+		<div className={`app connection-${state.connection.kind}`}>
 			<Toolbar tab={tab} onTab={setTab} />
 			<main className="content">
 				<div

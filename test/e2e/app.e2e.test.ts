@@ -11,12 +11,13 @@
  * without them, a failure under CI=true.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { filesystemName } from '../../renderer/src/format.js';
 import { STRINGS } from '../../renderer/src/strings.js';
+import type { ProgressEvent } from '../../src/shared/daemon-contract.js';
 import type { DoctorReport, MountedDisk } from '../../src/shared/models.js';
 import { USER_MESSAGES } from '../../src/shared/user-messages.js';
 import { REPO_ROOT } from '../fixtures/reference-disk.js';
@@ -201,8 +202,23 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 		expect(await mounted()).toEqual([]);
 		await screenshots('disk-listed');
 
+		host.events.length = 0;
 		await sample.getByRole('button', { name: STRINGS.disk.mountLabel('sample.vmdk') }).click();
 		await until(() => text(sample.locator('.state-badge')), STRINGS.state.mountedReadOnly);
+		// The daemon's steps reached the window, under the id the window gave its mount.
+		const steps = host.events
+			.filter((e) => e.channel === 'vmdk:progress')
+			.map((e) => e.payload as ProgressEvent);
+		const volumeSteps = steps.filter((e) => e.phase === 'mounting-volume');
+		expect(volumeSteps.map((e) => [e.volumeIndex, e.done, e.total])).toEqual([
+			[1, 0, 3],
+			[2, 1, 3],
+			[3, 2, 3],
+		]);
+		expect(volumeSteps[0]?.operationId).toMatch(
+			/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+		);
+		expect(steps.some((e) => e.phase === 'done' && e.operationId === volumeSteps[0]?.operationId)).toBe(true);
 		const [disk] = await mounted();
 		expect(disk?.readWrite).toBe(false);
 		const volumes = disk?.volumes ?? [];
@@ -425,7 +441,51 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 		for (const h of doctor.helpers.filter((x) => x.path === null)) {
 			expect(await text(table.getByRole('row', { name: new RegExp(`^${h.id}\\b`) }))).toContain(h.install);
 		}
-		await screenshots('helpers');
 		await host.page.getByRole('tab', { name: STRINGS.tabs.disks }).click();
+	});
+
+	it('says what to install on a computer where helpers are missing', async () => {
+		// A second daemon that finds only fuse2fs (the lookup path is a folder holding just it).
+		const bin = join(root.dir, 'helpers-bin');
+		await mkdir(bin, { recursive: true });
+		await symlink('/usr/bin/fuse2fs', join(bin, 'fuse2fs'));
+		const other = await MountEnv.create('vmdk-e2e-helpers-', { VMDK_MOUNTER_HELPER_PATH: bin });
+		const saved = Object.fromEntries(Object.keys(other.env).map((k) => [k, process.env[k]]));
+		let second: TestHost | undefined;
+		try {
+			other.applyToProcess();
+			try {
+				second = await TestHost.start({ rendererDir: RENDERER_DIR, daemonEntry: GATED_DAEMON });
+			} finally {
+				for (const [k, v] of Object.entries(saved)) {
+					if (v === undefined) delete process.env[k];
+					else process.env[k] = v;
+				}
+			}
+			const page = second.page;
+			await page.getByRole('tab', { name: STRINGS.tabs.helpers }).click();
+			const table = page.getByRole('table', { name: STRINGS.helpers.caption });
+			await table.waitFor({ timeout: UI_TIMEOUT_MS });
+			const doctor = JSON.parse((await other.cli('doctor', '--json')).stdout) as DoctorReport;
+			const missingHelpers = doctor.helpers.filter((h) => h.path === null);
+			expect(missingHelpers.map((h) => h.id).sort()).toEqual(['exfat-fuse', 'fusefat', 'ntfs-3g']);
+			for (const h of missingHelpers) {
+				const row = table.locator('tbody tr').filter({ has: page.locator('th', { hasText: h.id }) });
+				expect(await text(row.locator('.badge'))).toBe(STRINGS.helpers.missing);
+				expect(await text(row.locator('code'))).toBe(h.install);
+			}
+			expect(doctor.installCommand).not.toBeNull();
+			expect(await text(page.locator('.install-all code'))).toBe(doctor.installCommand);
+			const previous = host;
+			host = second;
+			try {
+				await screenshots('helpers');
+			} finally {
+				host = previous;
+			}
+		} finally {
+			await second?.close();
+			await other.teardown();
+		}
 	});
 });

@@ -71,11 +71,17 @@ function Report({ report }: { readonly report: DoctorReport }) {
 				</thead>
 				<tbody>
 					{report.helpers.map((h) => (
-						<tr key={h.id} className={h.path === null ? 'missing' : 'installed'}>
+						<tr key={h.id} className={h.path === null ? 'helper-missing' : 'helper-installed'}>
 							<th scope="row" className="mono">
 								{h.id}
 							</th>
-							<td>{h.types.join(', ')}</td>
+							<td>
+								{h.types.length > 0 ? (
+									h.types.join(', ')
+								) : (
+									<span className="subtle">{STRINGS.volumes.noLabel}</span>
+								)}
+							</td>
 							<td>
 								{h.path === null ? (
 									<span className="badge missing">{STRINGS.helpers.missing}</span>
