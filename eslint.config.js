@@ -114,8 +114,9 @@ export default tseslint.config(
 					'electron',
 					'**/main/**',
 					'@cocalc/fuse-native',
-					'**/daemon/!(client.js)',
-					'**/daemon/*/**',
+					// gitignore syntax (no extglob): everything of the daemon but its client.
+					'**/daemon/**',
+					'!**/daemon/client.js',
 					...HOST_INTERNALS,
 				],
 				'src/cli talks to the daemon only through daemon/client.ts and to the OS through host/index.js.',
@@ -123,12 +124,85 @@ export default tseslint.config(
 		},
 	},
 	{
+		// Electron main: a thin shell over the daemon. It reaches the daemon only through
+		// daemon/client.ts (DESIGN's layer table also lets it read core's data, e.g. the
+		// openable extensions); `ipcMain` only in ipc/ipc-main.ts, where every sender is checked.
 		files: ['src/main/**/*.ts'],
 		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					paths: [
+						{
+							name: 'electron',
+							importNames: ['ipcMain', 'ipcRenderer', 'contextBridge'],
+							message: 'Register IPC through src/main/ipc/ipc-main.ts (it checks every sender).',
+						},
+					],
+					patterns: [
+						{
+							group: [
+								'@cocalc/fuse-native',
+								// gitignore syntax: everything of the daemon but its client.
+								'**/daemon/**',
+								'!**/daemon/client.js',
+								'**/host/**',
+								'**/cli/**',
+								'**/preload/**',
+								'**/renderer/**',
+							],
+							message: 'src/main is a thin shell: core data, shared contracts and daemon/client.ts only.',
+						},
+					],
+				},
+			],
+		},
+	},
+	{
+		files: ['src/main/ipc/ipc-main.ts'],
+		rules: {
 			'no-restricted-imports': forbid(
-				['@cocalc/fuse-native', '**/daemon/!(client.js)', '**/daemon/*/**', '**/host/**', '**/cli/**'],
-				'src/main is a thin shell: shared types and daemon/client.ts only.',
+				['@cocalc/fuse-native', '**/daemon/**', '**/host/**', '**/cli/**', '**/preload/**', '**/renderer/**'],
+				'ipc-main.ts registers handlers; it imports shared contracts and electron only.',
 			),
+		},
+	},
+	{
+		// The sandboxed preload: Electron's renderer modules and the shared contract's types.
+		// Runtime imports from shared would bundle zod into the one-file preload.
+		files: ['src/preload/**/*.ts'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					paths: [
+						{
+							name: 'electron',
+							importNames: ['ipcMain', 'app', 'BrowserWindow', 'shell'],
+							message: 'The preload runs in the renderer: contextBridge, ipcRenderer and webUtils only.',
+						},
+					],
+					patterns: [
+						{
+							group: [
+								...NODE_BUILTINS,
+								'**/core/**',
+								'**/host/**',
+								'**/daemon/**',
+								'**/cli/**',
+								'**/main/**',
+								'zod',
+							],
+							message: 'src/preload sees only the shared contract (types) and electron.',
+						},
+						{
+							group: ['**/shared/**'],
+							allowTypeImports: true,
+							message: 'src/preload imports only types from src/shared (it is bundled to one small file).',
+						},
+					],
+				},
+			],
 		},
 	},
 	{

@@ -14,6 +14,7 @@ PACKAGES=(
 	xfsprogs btrfs-progs lvm2 cryptsetup-bin genisoimage udftools apfsprogs
 	mtools procps psmisc time                             # mcopy for FAT fixtures; fuser/ps; /usr/bin/time in bench
 	chromium                                              # the app's window in e2e tests, benches and the demo
+	librsvg2-bin icnsutils                                # resources/make-icons.sh: rsvg-convert, png2icns
 )
 
 if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null; then
@@ -30,12 +31,20 @@ if [ "$(uname -s)" = Linux ] && command -v apt-get >/dev/null; then
 	fi
 elif [ "$(uname -s)" = Darwin ]; then
 	echo "setup: on macOS install macFUSE (or FUSE-T) and, for ext/NTFS, fuse-ext2 and ntfs-3g; see README"
+	# fuse-native (libfuse 2) finds macFUSE through fuse.pc; with FUSE-T alone, point it at FUSE-T
+	# (node-gyp turns npm_config_* into gyp variables). Not tried here: docs/macos.md.
+	if ! pkg-config --exists fuse 2>/dev/null && [ -f /usr/local/lib/libfuse-t.dylib ]; then
+		headers=/Library/Frameworks/fuse_t.framework/Versions/Current/Headers
+		[ -d "$headers" ] || headers=/usr/local/include/fuse
+		export npm_config_fuse__include_dirs="$headers"
+		export npm_config_fuse__libraries="-L/usr/local/lib -lfuse-t"
+	fi
 fi
 
 # The Electron binary cannot be downloaded everywhere; the CLI and daemon do not need it.
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 stamp=node_modules/.package-lock.sha256
-want=$(sha256sum package-lock.json | cut -d' ' -f1)
+want=$( (command -v sha256sum >/dev/null && sha256sum || shasum -a 256) <package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 	npm ci
 	echo "$want" > "$stamp"
@@ -47,7 +56,8 @@ npm run --silent build
 # it cannot build (no libfuse 3, e.g. macOS with macFUSE) the daemon falls back to fuse-native.
 addon=native/fuse3/build/Release/vmdk_fuse3.node
 if [ ! -f "$addon" ] || [ -n "$(find native/fuse3/vmdk_fuse3.c native/fuse3/binding.gyp -newer "$addon")" ]; then
-	if pkg-config --exists fuse3 2>/dev/null; then
+	# macFUSE 4.10+ has libfuse 3 even where pkg-config is missing (binding.gyp falls back to its paths).
+	if pkg-config --exists fuse3 2>/dev/null || [ -f /usr/local/include/fuse3/fuse_lowlevel.h ]; then
 		npm run --silent build:native >/dev/null
 	else
 		echo "setup: libfuse 3 not found; the FUSE export uses @cocalc/fuse-native (slower sequential reads)"

@@ -19,6 +19,10 @@
  * has ended and every queued event has been drained, so no reply can race the close.
  */
 #define FUSE_USE_VERSION 31
+#ifdef __APPLE__
+/* macFUSE's libfuse 3 swaps in Darwin types (struct fuse_darwin_attr …) unless told not to. */
+#define FUSE_DARWIN_ENABLE_EXTENSIONS 0
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
@@ -106,9 +110,15 @@ static void fill_stat(const session *s, fuse_ino_t ino, struct stat *st) {
 	st->st_ino = ino;
 	st->st_uid = s->uid;
 	st->st_gid = s->gid;
+#ifdef __APPLE__
+	st->st_atimespec = s->mtime;
+	st->st_mtimespec = s->mtime;
+	st->st_ctimespec = s->mtime;
+#else
 	st->st_atim = s->mtime;
 	st->st_mtim = s->mtime;
 	st->st_ctim = s->mtime;
+#endif
 	st->st_blksize = BLOCK_BYTES;
 	if (ino == FUSE_ROOT_ID) {
 		st->st_mode = S_IFDIR | (s->owner_only ? 0500 : 0555);
@@ -571,7 +581,7 @@ static int option_value_ok(const char *v) {
 }
 
 /*
- * mount(mountpoint, { fsName, readWrite, allowOther, uid, gid, mtimeMs, files: [{ name, size }] },
+ * mount(mountpoint, { fsName, readWrite, allowOther, allowRoot, uid, gid, mtimeMs, files: [{ name, size }] },
  *       handler(kind, id, file, fh, offset, sizeOrFlagsOrData)) → { session, closed: Promise<number> }
  */
 static napi_value js_mount(napi_env env, napi_callback_info info) {
@@ -600,6 +610,8 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
 	bool allow_other = false;
 	napi_get_value_bool(env, named(env, opts, "allowOther"), &allow_other);
 	s->owner_only = allow_other;
+	bool allow_root = false;
+	napi_get_value_bool(env, named(env, opts, "allowRoot"), &allow_root);
 	uint32_t u = 0;
 	napi_get_value_uint32(env, named(env, opts, "uid"), &u);
 	s->uid = u;
@@ -643,8 +655,15 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
 	}
 
 	char options[640];
+	const char *access = allow_other ? ",allow_other" : allow_root ? ",allow_root" : "";
+#ifdef __APPLE__
+	/* macFUSE's mount helper knows no `subtype`; `nobrowse` keeps the export out of Finder. */
+	snprintf(options, sizeof options, "%s,fsname=%s%s,default_permissions,nobrowse", s->read_write ? "rw" : "ro",
+		 fsname, access);
+#else
 	snprintf(options, sizeof options, "%s,fsname=%s,subtype=vmdk-mounter%s,default_permissions",
-		 s->read_write ? "rw" : "ro", fsname, allow_other ? ",allow_other" : "");
+		 s->read_write ? "rw" : "ro", fsname, access);
+#endif
 	free(fsname);
 	char *args_v[] = {"vmdk-mounter", "-o", options, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, args_v);

@@ -44,6 +44,8 @@ const HELLO_TIMEOUT_MS = 5_000;
 /** Reconnect back-off, in ms. */
 const RECONNECT_MIN_MS = 200;
 const RECONNECT_MAX_MS = 5_000;
+/** How long a closed connection waits for the daemon to close its side, in ms. */
+const CLOSE_GRACE_MS = 1_000;
 /** Longest line read from the daemon (a long mount list), in characters. */
 const MAX_RESPONSE_LINE_CHARS = 64 * 1024 * 1024;
 
@@ -74,6 +76,12 @@ export interface ConnectOptions {
 	readonly autoStart?: boolean | 'if-leftovers';
 	/** The daemon's entry script (default: `main.js` next to this file, built). */
 	readonly daemonEntry?: string;
+	/**
+	 * The Node.js executable that runs the daemon (default: this process's own executable, under
+	 * Electron in its Node mode). The packaged app passes the Node runtime it ships, because its
+	 * Electron binary has the `RunAsNode` fuse off (docs/architecture.md).
+	 */
+	readonly daemonRuntime?: string;
 	/** How long to wait for a started daemon, in ms. */
 	readonly startTimeoutMs?: number;
 	/** Survive the daemon going away (the app); default false (a CLI command). */
@@ -91,6 +99,23 @@ export function defaultDaemonEntry(): string {
 	return fileURLToPath(new URL('./main.js', here));
 }
 
+/** Errors that mean "no daemon runs" (as opposed to one that does not answer). */
+const notRunningErrors = new WeakSet<Error>();
+
+function notRunning(message: string): AppError {
+	const error = new AppError('DAEMON_UNAVAILABLE', message);
+	notRunningErrors.add(error);
+	return error;
+}
+
+/**
+ * True when `error` says that no daemon runs (no socket, or nobody listening on it) — a normal
+ * state for `list` — rather than that one runs and does not answer, or cannot be trusted.
+ */
+export function isDaemonNotRunning(error: unknown): boolean {
+	return error instanceof Error && notRunningErrors.has(error);
+}
+
 /** True when a daemon of ours answers `hello` on `socketPath` (a foreign socket is an error). */
 export async function pingDaemon(socketPath: string): Promise<boolean> {
 	if (!(await assertOwnedByUs(socketPath, 'socket'))) return false;
@@ -98,9 +123,11 @@ export async function pingDaemon(socketPath: string): Promise<boolean> {
 		const c = await Connection.open(socketPath);
 		try {
 			await c.hello('ping');
-			return true;
-		} finally {
 			c.close();
+			return true;
+		} catch (error) {
+			c.destroy();
+			throw error;
 		}
 	} catch (error) {
 		if (error instanceof AppError && error.code === 'PROTOCOL_MISMATCH') throw error;
@@ -141,7 +168,7 @@ class Connection {
 	/** Connects to a socket (checked to be ours) without starting anything. */
 	static async open(socketPath: string, timeoutMs = HELLO_TIMEOUT_MS): Promise<Connection> {
 		if (!(await assertOwnedByUs(socketPath, 'socket'))) {
-			throw new AppError('DAEMON_UNAVAILABLE', `the mount service is not running (no ${socketPath})`);
+			throw notRunning(`the mount service is not running (no ${socketPath})`);
 		}
 		return new Promise((resolve, reject) => {
 			const socket = connect(socketPath);
@@ -154,12 +181,14 @@ class Connection {
 				socket.removeAllListeners('error');
 				resolve(new Connection(socket));
 			});
-			socket.once('error', (error) => {
+			socket.once('error', (error: NodeJS.ErrnoException) => {
 				clearTimeout(timer);
+				// A socket nobody listens on is what a daemon that died leaves: not running.
+				const message = `cannot connect to ${socketPath}: ${error.message}`;
 				reject(
-					new AppError('DAEMON_UNAVAILABLE', `cannot connect to ${socketPath}: ${error.message}`, {
-						cause: error,
-					}),
+					error.code === 'ECONNREFUSED' || error.code === 'ENOENT'
+						? notRunning(message)
+						: new AppError('DAEMON_UNAVAILABLE', message, { cause: error }),
 				);
 			});
 		});
@@ -235,9 +264,17 @@ class Connection {
 		else p.resolve(message.result);
 	}
 
+	/** Ends the connection; a peer that does not close its side is cut off shortly after. */
 	close(): void {
 		this.closedByUs = true;
 		this.socket.end();
+		setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+	}
+
+	/** Cuts the connection at once (a peer that does not behave like our daemon). */
+	destroy(): void {
+		this.closedByUs = true;
+		this.socket.destroy();
 	}
 }
 
@@ -282,6 +319,7 @@ export class DaemonClient implements MountService {
 				this.paths,
 				this.options.daemonEntry ?? defaultDaemonEntry(),
 				this.options.startTimeoutMs,
+				this.options.daemonRuntime,
 			);
 			connection = await Connection.open(this.paths.socketPath);
 		}
@@ -289,7 +327,7 @@ export class DaemonClient implements MountService {
 		try {
 			hello = await connection.hello(this.options.clientName ?? 'client');
 		} catch (error) {
-			connection.close();
+			connection.destroy();
 			throw error;
 		}
 		connection.onEvent = (e) => this.onEvent(e);
@@ -432,6 +470,7 @@ async function startDaemon(
 	paths: AppPaths,
 	entry: string,
 	timeoutMs = DEFAULT_START_TIMEOUT_MS,
+	runtime = process.execPath,
 ): Promise<void> {
 	// Start-up failures (before the daemon's own log is set up) land in its log file.
 	const logFile = await open(paths.logPath, 'a', 0o600);
@@ -443,10 +482,11 @@ async function startDaemon(
 		VMDK_MOUNTER_CONFIG_DIR: paths.configDir,
 		...(paths.mountRootOverride === undefined ? {} : { VMDK_MOUNTER_MOUNT_ROOT: paths.mountRootOverride }),
 	};
-	if (process.versions.electron !== undefined) env.ELECTRON_RUN_AS_NODE = '1';
+	if (runtime === process.execPath && process.versions.electron !== undefined) env.ELECTRON_RUN_AS_NODE = '1';
+	else delete env.ELECTRON_RUN_AS_NODE;
 	let exited: number | null | undefined;
 	try {
-		const child = spawn(process.execPath, [entry], {
+		const child = spawn(runtime, [entry], {
 			detached: true,
 			stdio: ['ignore', 'ignore', logFile.fd],
 			env,

@@ -115,9 +115,11 @@ export class DaemonMountService {
 	private readonly deps: MountServiceDeps;
 	private readonly live = new Map<string, LiveDisk>();
 	private queue: Promise<unknown> = Promise.resolve();
+	private readonly readErrors: RateLimitedLog;
 
 	constructor(deps: MountServiceDeps) {
 		this.deps = deps;
+		this.readErrors = new RateLimitedLog((line) => deps.log.info(line));
 	}
 
 	private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -216,7 +218,7 @@ export class DaemonMountService {
 			// Recorded before anything exists, so a crash mid-mount is cleaned up by the next daemon.
 			await this.deps.registry.put(base);
 			progress({ path: canonical, phase: 'exporting', message: 'Serving the disk' });
-			await this.exportDisk(base, opened);
+			await this.exportDisk(base, opened, wanted);
 			const outcomes = await this.mountVolumes(base, wanted, readWrite, progress);
 			const record: DiskRecord = { ...base, volumes: outcomes.map((o) => o.record), state: 'mounted' };
 			if (!outcomes.some((o) => o.kind === 'mounted')) throw nothingMounted(canonical, outcomes);
@@ -253,8 +255,15 @@ export class DaemonMountService {
 		};
 	}
 
-	/** Serves the disk and each volume as files in the record's export folder. */
-	private async exportDisk(record: DiskRecord, opened: OpenedDisk): Promise<void> {
+	/**
+	 * Serves the disk and each volume as files in the record's export folder. In a writable
+	 * mount only the volumes being mounted get an overlay (reserved in full up front).
+	 */
+	private async exportDisk(
+		record: DiskRecord,
+		opened: OpenedDisk,
+		wanted: readonly OpenedVolume[],
+	): Promise<void> {
 		const files = [{ name: 'disk', target: opened.target }];
 		for (const v of opened.volumes) if (v.name !== 'disk') files.push({ name: v.name, target: v.target });
 		const { host } = this.deps;
@@ -264,8 +273,11 @@ export class DaemonMountService {
 			{
 				readWrite: record.readWrite,
 				overlayDir: record.overlayDir,
+				writableFiles: new Set(wanted.map((v) => v.name)),
 				fsName: `${EXPORT_SOURCE_PREFIX}${record.id}`,
-				allowOther: host.probe.fuse.exportAccess !== 'owner',
+				allowOther: host.probe.fuse.exportAccess === 'allow_other',
+				allowRoot: host.probe.fuse.exportAccess === 'allow_root',
+				onIoError: (file, op, error) => this.ioError(record.id, file, op, error),
 			},
 			host,
 			this.deps.fuseBackend,
@@ -423,6 +435,31 @@ export class DaemonMountService {
 		await registry.remove(id);
 	}
 
+	/**
+	 * A read or write of an exported file failed. Reads are logged (at most one line per disk
+	 * every few seconds, with a count of the rest); a failed overlay write makes the volume
+	 * degraded: the writer got EIO, later writes are refused, and lists and events say why.
+	 */
+	private ioError(id: string, file: string, op: 'read' | 'write', error: unknown): void {
+		const record = this.deps.registry.get(id);
+		const what = `${op} of ${file} of ${record?.path ?? id} failed: ${errorText(error)}`;
+		if (op === 'read') {
+			this.readErrors.report(id, what);
+			return;
+		}
+		this.deps.log.info(`${what}; the volume is now degraded and refuses writes`);
+		if (record === undefined) return;
+		const problem = `a write to its copy-on-write overlay failed (${errorText(error)}); later writes are refused — copy what you need and unmount`;
+		void this.serial(async () => {
+			const current = this.deps.registry.get(id);
+			if (current === undefined) return;
+			await this.deps.registry.put({
+				...current,
+				volumes: current.volumes.map((v) => (v.name === file ? { ...v, state: 'degraded', problem } : v)),
+			});
+		});
+	}
+
 	/** Unmounts what `request` names. */
 	unmount(request: UnmountRequest): Promise<MountListResult> {
 		return this.serial(async () => {
@@ -487,6 +524,7 @@ export class DaemonMountService {
 		await rmdir(record.exportDir).catch(() => undefined);
 		if (record.overlayDir !== undefined) await rmdir(record.overlayDir).catch(() => undefined);
 		await this.deps.registry.remove(record.id);
+		this.readErrors.forget(record.id);
 		this.deps.log.info(`unmounted disk ${record.path}`);
 	}
 
@@ -660,6 +698,34 @@ async function checkNoLock(diskPath: string): Promise<void> {
 			'DISK_LOCKED',
 			`${diskPath} is locked by VMware (${join(folder, lock)}); mount it read-only or use --force`,
 		);
+	}
+}
+
+/** Read errors come in floods (a damaged grain read by every retry): one line per key per interval. */
+const READ_ERROR_LOG_INTERVAL_MS = 10_000;
+
+class RateLimitedLog {
+	private readonly last = new Map<string, { at: number; suppressed: number }>();
+	private readonly write: (line: string) => void;
+	constructor(write: (line: string) => void) {
+		this.write = write;
+	}
+	forget(key: string): void {
+		this.last.delete(key);
+	}
+	report(key: string, line: string): void {
+		const now = Date.now();
+		const seen = this.last.get(key);
+		if (seen !== undefined && now - seen.at < READ_ERROR_LOG_INTERVAL_MS) {
+			seen.suppressed++;
+			return;
+		}
+		const more =
+			seen !== undefined && seen.suppressed > 0
+				? ` (${seen.suppressed} more read errors since the last line)`
+				: '';
+		this.last.set(key, { at: now, suppressed: 0 });
+		this.write(`${line}${more}`);
 	}
 }
 

@@ -30,10 +30,25 @@ export class CowOverlay implements ReadTarget {
 		this.sizeBytes = base.sizeBytes;
 	}
 
-	/** Creates (truncating) the overlay file at `path` over `base`. */
-	static async create(base: ReadTarget, path: string): Promise<CowOverlay> {
+	/**
+	 * Creates (truncating) the overlay file at `path` over `base`. `reserve`, when given,
+	 * allocates the file's whole size on disk first, so that no later write can fail for lack of
+	 * space (see docs/architecture.md, "Writable mounts").
+	 */
+	static async create(
+		base: ReadTarget,
+		path: string,
+		reserve?: (path: string, sizeBytes: number) => Promise<void>,
+	): Promise<CowOverlay> {
 		const file = await open(path, 'w+', 0o600);
-		await file.truncate(base.sizeBytes);
+		try {
+			await file.truncate(base.sizeBytes);
+			await reserve?.(path, base.sizeBytes);
+		} catch (error) {
+			await file.close();
+			await rm(path, { force: true });
+			throw error;
+		}
 		return new CowOverlay(base, path, file);
 	}
 

@@ -22,6 +22,14 @@ export { buildDoctorReport } from './doctor-report.js';
 export { loadFuse3Addon, type Fuse3Addon, type Fuse3Session } from './node/fuse3-addon.js';
 export { isLockStale } from './node/lock-liveness.js';
 export * from './node/export-raw.js';
+export {
+	setupLinks,
+	inspectLinks,
+	LINKS_READ_ONLY_NOTE,
+	type LinkReport,
+	type LinkOutcome,
+	type LinkState,
+} from './darwin/links.js';
 
 /** The platforms with a host implementation. */
 export function hostPlatformOf(platform: NodeJS.Platform): HostPlatform | undefined {
@@ -38,8 +46,7 @@ export async function createHost(platform: NodeJS.Platform = process.platform): 
 		case 'linux':
 			return (await import('./linux/linux-host.js')).createLinuxHost();
 		case 'darwin':
-			// TODO(#11): the macOS host (src/host/darwin).
-			throw new AppError('FUSE_UNAVAILABLE', 'mounting on macOS is not built yet; use info and export');
+			return (await import('./darwin/darwin-host.js')).createDarwinHost();
 		default:
 			return assertNever(which, 'unknown platform');
 	}

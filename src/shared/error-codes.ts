@@ -38,6 +38,8 @@ export const APP_ERROR_CODES = [
 	'TOOL_FAILED',
 	/** FUSE is not available on this host (no /dev/fuse or no fusermount). */
 	'FUSE_UNAVAILABLE',
+	/** The command or feature exists only on another operating system (`setup-links` is macOS-only). */
+	'PLATFORM_UNSUPPORTED',
 	/** A request to the daemon was malformed (unknown method, wrong type, relative path). */
 	'BAD_REQUEST',
 	/** The client and the daemon speak different protocol versions. */

@@ -180,7 +180,11 @@ export const USER_MESSAGES: Readonly<Record<ErrorCode, UserMessage>> = {
 	FUSE_UNAVAILABLE: {
 		title: 'FUSE not available',
 		description:
-			'This computer cannot serve FUSE filesystems (no /dev/fuse or no fusermount). Install fuse3.',
+			'This computer cannot serve FUSE filesystems. On Linux install fuse3; on macOS install macFUSE or FUSE-T. `vmdk-mounter doctor` says what is missing.',
+	},
+	PLATFORM_UNSUPPORTED: {
+		title: 'Not available on this system',
+		description: 'This feature exists only on another operating system (the message says which).',
 	},
 	BAD_REQUEST: {
 		title: 'Malformed request',

@@ -138,6 +138,10 @@ export class FakeHost implements Host {
 		return [];
 	}
 
+	async preallocate(path: string, sizeBytes: number): Promise<void> {
+		this.calls.push(`preallocate ${path.split('/').pop() ?? ''} ${sizeBytes}`);
+	}
+
 	async tuneExport(): Promise<void> {
 		this.calls.push('tune export');
 	}

@@ -218,6 +218,29 @@ describeNeeding(missing(), 'FUSE export (both bindings)', () => {
 			}
 		});
 
+		it('with allowRoot (macFUSE: the disk-image helper is root), both bindings ask FUSE for allow_root', async () => {
+			const m = join(tmp.dir, 'root');
+			const e = await DiskExport.mount(
+				m,
+				[{ name: 'disk', target: new MemoryTarget(randomBytes(4096)) }],
+				{ readWrite: false, allowRoot: true, fsName: 'vmdk-export-test' },
+				host,
+				backend(),
+			);
+			try {
+				// Root may read any file: the modes stay as they are.
+				expect((await stat(join(m, 'disk'))).mode % 0o1000).toBe(0o444);
+				// libfuse opens the kernel mount to others (allow_other) and turns away everyone
+				// but the owner and root itself.
+				const options = (await readFile('/proc/self/mountinfo', 'utf8'))
+					.split('\n')
+					.find((l) => l.split(' ')[4] === m);
+				expect(options).toMatch(/allow_other/);
+			} finally {
+				await e.close();
+			}
+		});
+
 		it('leaves nothing mounted after close', async () => {
 			await exp?.close();
 			exp = undefined;

@@ -4,9 +4,8 @@
  * this host can mount and by what, the exact `apt-get install` line for what is missing, and
  * where the daemon's socket, log and state are.
  */
-import { DaemonClient } from '../../daemon/client.js';
+import { DaemonClient, isDaemonNotRunning } from '../../daemon/client.js';
 import { appPaths, buildDoctorReport, createHost } from '../../host/index.js';
-import { isAppError } from '../../shared/app-error.js';
 import type { DoctorReport } from '../../shared/models.js';
 import { flag, type CliCommand } from '../command.js';
 import { writeJson } from '../output.js';
@@ -26,8 +25,7 @@ export async function buildDoctor(): Promise<DoctorReport> {
 		client.close();
 	} catch (error) {
 		// Not running is normal; anything else (an untrusted socket, an unsafe folder) is news.
-		if (!isAppError(error, 'DAEMON_UNAVAILABLE'))
-			problem = error instanceof Error ? error.message : String(error);
+		if (!isDaemonNotRunning(error)) problem = error instanceof Error ? error.message : String(error);
 	}
 	return {
 		...report,

@@ -24,6 +24,7 @@ export const COMMAND_LOADERS: readonly CommandLoader[] = [
 	{ command: 'list', load: async () => (await import('./list.js')).listCommand },
 	{ command: 'unmount', load: async () => (await import('./unmount.js')).unmountCommand },
 	{ command: 'doctor', load: async () => (await import('./doctor.js')).doctorCommand },
+	{ command: 'setup-links', load: async () => (await import('./setup-links.js')).setupLinksCommand },
 ];
 
 /**

@@ -4,7 +4,7 @@
  * is mounted, and the output says that is why; a socket that is not ours is an error, never
  * an empty list. JSON adds `daemonRunning`.
  */
-import { isAppError } from '../../shared/app-error.js';
+import { isDaemonNotRunning } from '../../daemon/client.js';
 import { flag, type CliCommand } from '../command.js';
 import { writeJson } from '../output.js';
 import { renderMounts, withDaemon } from './mount.js';
@@ -20,7 +20,7 @@ export const listCommand: CliCommand = {
 		const result = await withDaemon(io, (c) => c.list(), 'if-leftovers').then(
 			(r) => ({ ...r, daemonRunning: true }),
 			(error: unknown) => {
-				if (isAppError(error, 'DAEMON_UNAVAILABLE')) return { disks: [], daemonRunning: false };
+				if (isDaemonNotRunning(error)) return { disks: [], daemonRunning: false };
 				throw error;
 			},
 		);

@@ -44,6 +44,7 @@ export function renderMounts(disks: readonly MountedDisk[]): string {
 				lines.push(
 					`  ${v.index}  ${fs}${label}  ${v.mountpoint}  (${v.helper ?? '?'}, ${v.readOnly ? 'read-only' : 'read-write'})`,
 				);
+				if (v.state === 'degraded') lines.push(`     ! DEGRADED: ${v.problem ?? 'unknown reason'}`);
 			} else {
 				lines.push(`  ${v.index}  ${fs}${label}  not mounted: ${v.problem ?? 'unknown reason'}`);
 			}

@@ -5,7 +5,8 @@
  * holding it; `--force` detaches it lazily.
  */
 import { resolve } from 'node:path';
-import { AppError, isAppError } from '../../shared/app-error.js';
+import { isDaemonNotRunning } from '../../daemon/client.js';
+import { AppError } from '../../shared/app-error.js';
 import { flag, type CliCommand } from '../command.js';
 import { printMounts, withDaemon } from './mount.js';
 
@@ -34,8 +35,8 @@ export const unmountCommand: CliCommand = {
 				}),
 			'if-leftovers',
 		).catch((error: unknown) => {
-			if (isAppError(error, 'DAEMON_UNAVAILABLE') && all) return { disks: [] };
-			if (isAppError(error, 'DAEMON_UNAVAILABLE')) {
+			if (isDaemonNotRunning(error) && all) return { disks: [] };
+			if (isDaemonNotRunning(error)) {
 				throw new AppError(
 					'NOT_MOUNTED',
 					`${resolve(target ?? '')} is not mounted: the mount service is not running`,

@@ -23,6 +23,8 @@ export interface BackendMountOptions {
 	readonly readWrite: boolean;
 	/** Add `allow_other`; the files are then owner-only (0400, or 0600 read-write). */
 	readonly allowOther: boolean;
+	/** Add `allow_root` (macFUSE: lets the disk-image helper, which is not us, read the files). */
+	readonly allowRoot?: boolean | undefined;
 	/** Timestamp shown on every file. */
 	readonly mtime: Date;
 	/** Timeout of one operation in ms (fuse-native only; the libfuse 3 addon waits). */

@@ -61,6 +61,7 @@ interface FuseOptions {
 	subtype: string;
 	kernelCache: boolean;
 	allowOther: boolean;
+	allowRoot: boolean;
 	/** Per-operation timeout in ms; `false` turns the addon's timer off (0 would mean its default). */
 	timeout: number | false;
 }
@@ -213,12 +214,17 @@ export function fuseNativeBackend(): FuseBackend {
 		name: 'fuse-native',
 		mount: async (mountpoint, files, options, handlers): Promise<MountedBackend> => {
 			const Fuse = createRequire(import.meta.url)('@cocalc/fuse-native') as FuseConstructor;
+			const darwin = process.platform === 'darwin';
 			const fuse = new Fuse(mountpoint, operations(files, options, handlers), {
-				fsname: options.fsName,
-				subtype: 'vmdk-mounter',
+				// macFUSE has no `nobrowse` switch in this binding; its options are joined with
+				// commas, so it rides on fsname and keeps the export out of Finder's sidebar.
+				fsname: darwin ? `${options.fsName},nobrowse` : options.fsName,
+				// macFUSE's mount helper knows no `subtype` (docs/macos.md, "Mount options").
+				subtype: darwin ? '' : 'vmdk-mounter',
 				// The kernel may cache pages across opens only when the bytes cannot change.
 				kernelCache: !options.readWrite,
 				allowOther: options.allowOther,
+				allowRoot: options.allowRoot === true && !options.allowOther,
 				// `false` turns the addon's per-request timer off; it reads 0 as "use my 15 s default".
 				timeout: options.opTimeoutMs !== undefined && options.opTimeoutMs > 0 ? options.opTimeoutMs : false,
 			});

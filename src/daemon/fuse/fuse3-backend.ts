@@ -138,6 +138,7 @@ function mountWith(
 			fsName: options.fsName,
 			readWrite: options.readWrite,
 			allowOther: options.allowOther,
+			allowRoot: options.allowRoot === true,
 			uid: process.getuid?.() ?? 0,
 			gid: process.getgid?.() ?? 0,
 			mtimeMs: options.mtime.getTime(),

@@ -167,6 +167,11 @@ export interface Host {
 	isProcessAlive(pid: number): boolean;
 	/** Processes holding anything under `mountpoint` (never touches the volume itself). */
 	processesUsing(mountpoint: string): Promise<readonly BusyProcess[]>;
+	/**
+	 * Allocates `sizeBytes` of disk space for the file at `path` (which exists), so that writes
+	 * into that range can never fail for lack of space. Linux: `fallocate(1)`.
+	 */
+	preallocate(path: string, sizeBytes: number): Promise<void>;
 	/** Platform tuning of a freshly mounted FUSE export (Linux: kernel read-ahead). Best effort. */
 	tuneExport(mountpoint: string): Promise<void>;
 }

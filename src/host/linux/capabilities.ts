@@ -25,10 +25,11 @@ export const LINUX_TOOLS: Readonly<Record<string, readonly string[]>> = {
 	mount: ['mount'],
 	umount: ['umount'],
 	fusermount3: ['fusermount3', 'fusermount'],
+	fallocate: ['fallocate'],
 };
 
 /** System tools, always looked up on the normal PATH (only helpers are overridable). */
-const SYSTEM_TOOLS = new Set(['losetup', 'mount', 'umount', 'fusermount3']);
+const SYSTEM_TOOLS = new Set(['losetup', 'mount', 'umount', 'fusermount3', 'fallocate']);
 
 /** The Debian package that installs each tool. */
 export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
@@ -40,6 +41,7 @@ export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
 	mount: 'mount',
 	umount: 'mount',
 	fusermount3: 'fuse3',
+	fallocate: 'util-linux',
 };
 
 /** The Linux probe: the common one plus where each tool is. */

@@ -19,6 +19,8 @@ import { mountWithAttempts, unmountVolume } from './mounter.js';
 import { isMounted, readMounts } from './mountinfo.js';
 import { recoverLinux } from './recovery.js';
 import { AppError } from '../../shared/app-error.js';
+import { ToolError } from '../common/tool-error.js';
+import { runTool } from '../node/run-tool.js';
 
 /** How often the mount table is read while volumes are mounted, in ms. */
 const WATCH_INTERVAL_MS = 2_000;
@@ -116,6 +118,30 @@ class LinuxHost implements Host {
 
 	processesUsing(mountpoint: string): Promise<readonly BusyProcess[]> {
 		return processesUsing(mountpoint);
+	}
+
+	async preallocate(path: string, sizeBytes: number): Promise<void> {
+		const fallocate = this.probe.toolPaths.get('fallocate');
+		if (fallocate === undefined) {
+			throw new AppError(
+				'NO_SPACE',
+				`cannot reserve space for ${path}: fallocate (util-linux) is not installed`,
+			);
+		}
+		try {
+			await runTool(fallocate, ['--length', String(sizeBytes), path], {
+				name: 'reserve overlay space',
+				timeoutMs: 120_000,
+			});
+		} catch (error) {
+			throw new AppError(
+				'NO_SPACE',
+				`cannot reserve ${sizeBytes} bytes for ${path}: ${error instanceof ToolError ? error.summary : String(error)}`,
+				{
+					cause: error,
+				},
+			);
+		}
 	}
 
 	/**

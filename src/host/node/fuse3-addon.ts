@@ -28,6 +28,8 @@ export interface Fuse3Addon {
 			fsName: string;
 			readWrite: boolean;
 			allowOther: boolean;
+			/** Adds `allow_root` (macFUSE); ignored when `allowOther` is set. */
+			allowRoot?: boolean;
 			uid: number;
 			gid: number;
 			mtimeMs: number;

@@ -55,9 +55,17 @@ export interface RunToolOptions {
 
 /** The shell used to close inherited descriptors (bash: dash only handles fds 0–9). */
 const BASH = '/bin/bash';
-/** Closes fds > 2 (read from /proc/self/fd), then execs the program. `$0` is a label. */
-const CLOSE_FDS_SCRIPT =
-	'for f in /proc/$$/fd/*; do n=${f##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null; fi; done; exec "$@"';
+/** Where a process lists its own descriptors: macOS has no /proc, but /dev/fd is bash's own there. */
+const FD_DIR = process.platform === 'darwin' ? '/dev/fd' : '/proc/$$/fd';
+/** Closes fds > 2, then execs the program. `$0` is a label. */
+const CLOSE_FDS_SCRIPT = `for f in ${FD_DIR}/*; do n=\${f##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null; fi; done; exec "$@"`;
+
+/** The signature of {@link runTool}: hosts take one as a parameter so tests can replay answers. */
+export type ToolRunner = (
+	tool: string,
+	args: readonly string[],
+	options?: RunToolOptions,
+) => Promise<ToolResult>;
 
 /** What a successful call returns. */
 export interface ToolResult {
