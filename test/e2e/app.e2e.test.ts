@@ -324,10 +324,13 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 
 	it('says so when the daemon is killed, and recovers when it is back', async () => {
 		await freshWindow(true);
-		// Opened from outside (Finder, a second launch): mounted right away.
-		host.openPaths([fx.cliDisk]);
+		// Opened from outside (Finder, a second launch): main mounts it, the window lists it.
+		await host.openPaths([fx.cliDisk]);
+		expect(host.openFailures).toEqual([]);
 		const cli = card('cli.vmdk');
 		await until(() => text(cli.locator('.state-badge')), STRINGS.state.mountedReadOnly);
+		// The window did not try to mount it a second time (that would show "Already mounted").
+		expect(await cli.getByRole('alert').count()).toBe(0);
 		const pid = await env.daemonPid();
 		expect(pid).toBeDefined();
 

@@ -63,6 +63,11 @@ export interface AppState {
 	readonly connection: Connection;
 	/** Work under way, by the path it is about (a disk, or a bundle for "Mount all"). */
 	readonly operations: ReadonlyMap<string, Operation>;
+	/**
+	 * Steps of work the window did not start (a double-click mounted by main, a CLI mount), by
+	 * operation id, until their "done" or "failed": shown on the disk they are about.
+	 */
+	readonly foreign: ReadonlyMap<string, ProgressEvent>;
 	/** The last failure of an action, by the path it was about. */
 	readonly errors: ReadonlyMap<string, ActionError>;
 	/** Sources (by path) the user allowed changes to, after confirming. */
@@ -80,6 +85,7 @@ export const INITIAL_STATE: AppState = {
 	mounts: [],
 	connection: { kind: 'connecting' },
 	operations: new Map(),
+	foreign: new Map(),
 	errors: new Map(),
 	writable: new Set(),
 	helpers: { kind: 'idle' },

@@ -98,7 +98,11 @@ export class AppStore {
 							return { ...s, operations: withEntry(s.operations, path, { ...op, progress: event }) };
 						}
 					}
-					return s;
+					const finished = event.phase === 'done' || event.phase === 'failed';
+					const foreign = finished
+						? without(s.foreign, event.operationId)
+						: withEntry(s.foreign, event.operationId, event);
+					return foreign === s.foreign ? s : { ...s, foreign };
 				}),
 			),
 			this.api.onDaemonState((daemon) =>
@@ -108,9 +112,12 @@ export class AppStore {
 						daemon.kind === 'disconnected'
 							? { kind: 'disconnected', reason: daemon.reason }
 							: { kind: daemon.kind },
+					// Work of a daemon that went away will not report its end.
+					foreign: s.foreign.size === 0 ? s.foreign : new Map(),
 				})),
 			),
-			this.api.onOpenPaths((event) => void this.open(event.paths)),
+			// Main mounts what is opened from outside (Finder, argv, the tray); the window lists it.
+			this.api.onOpenPaths((event) => void this.open(event.paths, { mount: false })),
 		];
 		void this.refreshMounts();
 		return () => {
@@ -130,8 +137,12 @@ export class AppStore {
 		});
 	}
 
-	/** Opens paths (a drop, the dialog, Finder): lists them, and mounts them if so chosen. */
-	async open(paths: readonly string[]): Promise<void> {
+	/**
+	 * Opens paths: lists them and, for what is opened in the window (a drop, the dialog), mounts
+	 * them when "Mount when opened" is on. `mount: false` only lists (main mounts what Finder,
+	 * argv and the tray open).
+	 */
+	async open(paths: readonly string[], options: { readonly mount?: boolean } = {}): Promise<void> {
 		const known = new Set(this.state.sources.map((s) => s.path));
 		const fresh = [...new Set(paths)].filter((p) => !known.has(p));
 		if (fresh.length === 0) return;
@@ -143,10 +154,11 @@ export class AppStore {
 			error: null,
 		}));
 		this.update((s) => ({ ...s, sources: [...s.sources, ...added] }));
-		await Promise.all(added.map((source) => this.inspect(source)));
+		const mount = options.mount ?? true;
+		await Promise.all(added.map((source) => this.inspect(source, mount)));
 	}
 
-	private async inspect(source: OpenedSource): Promise<void> {
+	private async inspect(source: OpenedSource, mount: boolean): Promise<void> {
 		const outcome = await this.api.inspect([source.path]);
 		const info: InfoResult | null = outcome.ok ? (outcome.value[0] ?? null) : null;
 		await this.applyInspected(source.key, (s) =>
@@ -154,7 +166,7 @@ export class AppStore {
 				? { ...s, status: 'ready', info, error: null }
 				: { ...s, status: 'failed', info: null, error: outcome.error },
 		);
-		if (info === null || !this.state.mountOnOpen) return;
+		if (info === null || !mount || !this.state.mountOnOpen) return;
 		// A disk that is already mounted (from the CLI, say) is shown as it is, not mounted twice.
 		const mounted = new Set(this.state.mounts.map((d) => d.path));
 		if (info.disks.some((d) => mounted.has(d.path))) return;

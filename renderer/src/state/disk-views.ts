@@ -147,6 +147,7 @@ function sourceInputs(
 ): readonly unknown[] {
 	const inputs: unknown[] = [
 		source,
+		state.foreign,
 		state.writable.has(source.path),
 		state.operations.get(source.path),
 		state.errors.get(source.path),
@@ -169,7 +170,9 @@ function sourceView(
 	const info = source.info;
 	const vm = info?.vm ?? null;
 	const single = info !== null && vm === null && info.disks.length === 1;
-	const operation = single ? null : (state.operations.get(source.path) ?? null);
+	const operation = single
+		? null
+		: (state.operations.get(source.path) ?? foreignOperation(state, [source.path]));
 	const disks = (info?.disks ?? []).map((disk) =>
 		diskView(state, disk, byPath.get(disk.path) ?? null, single ? source.path : disk.path, operation),
 	);
@@ -200,7 +203,8 @@ function diskView(
 	actionPath: string,
 	sourceOperation: Operation | null,
 ): DiskView {
-	const operation = state.operations.get(actionPath) ?? sourceOperation;
+	const operation =
+		state.operations.get(actionPath) ?? sourceOperation ?? foreignOperation(state, [disk.path, actionPath]);
 	const byIndex = new Map((mounted?.volumes ?? []).map((v) => [v.index, v]));
 	const busy = operation !== null;
 	const mountedCount = (mounted?.volumes ?? []).filter((v) => v.mountpoint !== null).length;
@@ -225,6 +229,16 @@ function diskView(
 		error: state.errors.get(actionPath) ?? null,
 		volumes,
 	};
+}
+
+/** Work someone else started on one of `paths` (the daemon reports it by path), as an operation. */
+function foreignOperation(state: AppState, paths: readonly string[]): Operation | null {
+	for (const event of state.foreign.values()) {
+		if (!paths.includes(event.path)) continue;
+		const kind = event.phase === 'unmounting-volume' ? 'unmounting' : 'mounting';
+		return { kind, operationId: event.operationId, progress: event };
+	}
+	return null;
 }
 
 function diskState(operation: Operation | null, mounted: MountedDisk | null): DiskView['state'] {

@@ -31,8 +31,9 @@ async function main(): Promise<void> {
 	});
 	try {
 		console.log(`window: ${host.pageUrl} (127.0.0.1 only, random token) in ${CHROMIUM_PATH}`);
-		// As a double-click in Finder would: the window opens it and, by default, mounts it.
-		host.openPaths([resolve(disk)]);
+		// As a double-click in Finder would: main mounts it, the window lists it.
+		await host.openPaths([resolve(disk)]);
+		if (host.openFailures.length > 0) throw host.openFailures[0];
 		const card = host.page.getByRole('article', { name: basename(disk), exact: true });
 		const state = card.locator('.source-head .state-badge');
 		await state.filter({ hasText: STRINGS.state.mountedReadOnly }).waitFor({ timeout: WAIT_MS });

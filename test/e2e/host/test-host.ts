@@ -173,10 +173,30 @@ export class TestHost {
 		this.page.evaluate(script).catch(() => undefined);
 	}
 
-	/** What Finder, a second launch or the tray would send: paths opened outside the window. */
-	openPaths(paths: readonly string[]): void {
+	/**
+	 * What the app's main process does with paths opened outside the window (Finder, a second
+	 * launch, the tray; `handleOpen` in src/main/main.ts): tells the window, which lists them, and
+	 * mounts them read-only one after the other. Resolves when those mounts are done; their
+	 * failures are kept in {@link openFailures} (the app shows them as notifications).
+	 */
+	openPaths(paths: readonly string[]): Promise<void> {
 		this.send('vmdk:open-paths', { paths });
+		for (const path of paths) {
+			this.mounting = this.mounting.then(() =>
+				this.client.mount({ path }).then(
+					() => undefined,
+					(error: unknown) => {
+						this.openFailures.push(error);
+					},
+				),
+			);
+		}
+		return this.mounting;
 	}
+
+	/** Mounts of {@link openPaths} that failed. */
+	readonly openFailures: unknown[] = [];
+	private mounting: Promise<void> = Promise.resolve();
 
 	/** The next answer of the Open… dialog. */
 	queueDialog(paths: readonly string[]): void {

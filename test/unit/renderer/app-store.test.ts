@@ -124,12 +124,33 @@ describe('AppStore', () => {
 		expect(bridge.callsOf('mount')).toEqual([]);
 	});
 
-	it('opens paths sent from outside the window (Finder, argv)', async () => {
-		const store = makeStore(false);
+	it('lists paths opened outside the window (Finder, argv) and leaves mounting them to main', async () => {
+		const store = makeStore(true);
 		store.start();
 		bridge.emitOpen(['/from-finder.vmdk']);
 		await settle();
-		expect(store.getSnapshot().sources.map((s) => s.path)).toEqual(['/from-finder.vmdk']);
+		expect(store.getSnapshot().sources.map((s) => [s.path, s.status])).toEqual([
+			['/from-finder.vmdk', 'ready'],
+		]);
+		expect(bridge.callsOf('mount')).toEqual([]);
+	});
+
+	it('keeps the steps of work it did not start (main’s mount, the CLI’s) until they end', async () => {
+		const store = makeStore(false);
+		store.start();
+		const step = {
+			operationId: 'main-1',
+			path: '/a.vmdk',
+			phase: 'exporting' as const,
+			message: 'Serving the disk',
+		};
+		bridge.emitProgress(step);
+		expect([...store.getSnapshot().foreign.values()]).toEqual([step]);
+		bridge.emitProgress({ ...step, phase: 'done', message: 'Mounted' });
+		expect(store.getSnapshot().foreign.size).toBe(0);
+		bridge.emitProgress({ ...step, operationId: 'main-2' });
+		bridge.emitDaemon({ kind: 'disconnected', reason: 'gone' });
+		expect(store.getSnapshot().foreign.size).toBe(0);
 	});
 
 	it('mounts writable only after the switch was turned on, and shows progress for its own call', async () => {

@@ -2,7 +2,7 @@
 // The window's view model: opened sources joined with the daemon's mount list.
 import { describe, expect, it } from 'vitest';
 import { INITIAL_STATE, type AppState } from '../../../renderer/src/state/app-state.js';
-import { buildWindowView } from '../../../renderer/src/state/disk-views.js';
+import { buildWindowView, createWindowViewBuilder } from '../../../renderer/src/state/disk-views.js';
 import type { InfoResult } from '../../../src/shared/models.js';
 import { diskInfo, mountedDisk, uiError } from './fake-bridge.js';
 
@@ -201,6 +201,46 @@ describe('buildWindowView', () => {
 		expect(first?.chain).toEqual(['d-000002.vmdk', 'd-000001.vmdk', 'd.vmdk']);
 		expect(second?.openError).toBe('gone');
 		expect(view.sources[0]?.canMount).toBe(true);
+	});
+
+	it('shows work started elsewhere on the disk it is about', () => {
+		const step = {
+			operationId: 'main-1',
+			path: '/d/a.vmdk',
+			phase: 'mounting-volume' as const,
+			volumeIndex: 1,
+			done: 0,
+			total: 1,
+			message: 'Mounting volume 1 of 1 (ext4)',
+		};
+		const view = buildWindowView(
+			state({ sources: [ready('/d/a.vmdk', diskInfo('/d/a.vmdk'))], foreign: new Map([['main-1', step]]) }),
+		);
+		expect(view.sources[0]?.disks[0]).toMatchObject({
+			state: 'mounting',
+			operation: { kind: 'mounting', operationId: 'main-1', progress: step },
+		});
+		// Work on another disk is not this one's.
+		const other = buildWindowView(
+			state({
+				sources: [ready('/d/b.vmdk', diskInfo('/d/b.vmdk'))],
+				foreign: new Map([['main-1', step]]),
+			}),
+		);
+		expect(other.sources[0]?.disks[0]?.state).toBe('not-mounted');
+	});
+
+	it('reuses the view of a card whose inputs did not change', () => {
+		const build = createWindowViewBuilder();
+		const sources = [
+			ready('/d/a.vmdk', diskInfo('/d/a.vmdk'), 'k1'),
+			ready('/d/b.vmdk', diskInfo('/d/b.vmdk'), 'k2'),
+		];
+		const first = build(state({ sources }));
+		const second = build(state({ sources, mounts: [mountedDisk('/d/b.vmdk', 'bbbbbbbb', '/mnt/b')] }));
+		expect(second.sources[0]).toBe(first.sources[0]);
+		expect(second.sources[1]).not.toBe(first.sources[1]);
+		expect(second.sources[1]?.disks[0]?.state).toBe('mounted-read-only');
 	});
 
 	it('shows a source that is being read or could not be opened', () => {
