@@ -260,8 +260,16 @@ async function main(): Promise<number> {
 
 		// 3. Bundle size.
 		const ours = assetSizes(RENDERER);
+		const developmentBuild = readdirSync(join(RENDERER, 'assets')).some(
+			(f) => f.endsWith('.js') && readFileSync(join(RENDERER, 'assets', f), 'utf8').includes('jsxDEV'),
+		);
 		const bare = await bareReactSizes();
 		console.log('renderer bundle (gzip -9)');
+		report(
+			'React production build (no development runtime)',
+			developmentBuild ? 'development' : 'production',
+			!developmentBuild,
+		);
 		report(
 			`JavaScript (target ≤ ${TARGET_JS_GZIP_KIB} KiB gzip)`,
 			kib(ours.jsGzip),

@@ -9,7 +9,10 @@ export default defineConfig({
 	// Relative asset URLs: the app opens index.html from a file:// path inside its bundle.
 	base: './',
 	publicDir: false,
-	esbuild: { jsx: 'automatic', legalComments: 'none' },
+	// Always React's production build and JSX runtime: a build started from a test runner inherits
+	// NODE_ENV=test, which would otherwise ship (and test) the development ones.
+	esbuild: { jsx: 'automatic', jsxDev: false, legalComments: 'none' },
+	define: { 'process.env.NODE_ENV': JSON.stringify('production') },
 	build: {
 		outDir: fileURLToPath(new URL('../dist/renderer', import.meta.url)),
 		emptyOutDir: true,

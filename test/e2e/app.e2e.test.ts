@@ -11,7 +11,7 @@
  * without them, a failure under CI=true.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -145,6 +145,14 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 		const base = host.pageUrl.slice(0, host.pageUrl.lastIndexOf('/') + 1);
 		expect(requests.length).toBeGreaterThanOrEqual(3);
 		expect(requests.filter((u) => !u.startsWith(base))).toEqual([]);
+
+		// The window ships React's production build, whatever NODE_ENV the build ran under.
+		const bundle = await Promise.all(
+			(await readdir(join(RENDERER_DIR, 'assets')))
+				.filter((f) => f.endsWith('.js'))
+				.map((f) => readFile(join(RENDERER_DIR, 'assets', f), 'utf8')),
+		);
+		expect(bundle.some((js) => js.includes('jsxDEV'))).toBe(false);
 
 		const csp = await host.page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
 		expect(csp).toContain("default-src 'none'");

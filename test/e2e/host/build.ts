@@ -18,7 +18,8 @@ export async function ensureAppBuilt(): Promise<void> {
 	await run(
 		'flock',
 		['/tmp/vmdk-mounter-renderer-build.lock', 'npx', 'vite', 'build', '--config', 'renderer/vite.config.js'],
-		{ cwd: REPO_ROOT, timeout: 240_000 },
+		// As `npm run build` would: vitest's NODE_ENV=test must not reach the build.
+		{ cwd: REPO_ROOT, timeout: 240_000, env: { ...process.env, NODE_ENV: 'production' } },
 	);
 	if (!existsSync(join(RENDERER_DIR, 'index.html'))) {
 		throw new Error('dist/renderer/index.html is missing after `vite build`');
