@@ -121,6 +121,40 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 		await host.page.emulateMedia({ colorScheme: 'light' });
 	}
 
+	/** The controls in Chromium's own accessibility tree, and those of them without a name. */
+	async function controlNames(): Promise<{ count: number; unnamed: string[] }> {
+		const cdp = await host.page.context().newCDPSession(host.page);
+		try {
+			const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+				nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[];
+			};
+			const controls = new Set([
+				'button',
+				'checkbox',
+				'switch',
+				'tab',
+				'textbox',
+				'link',
+				'combobox',
+				'menuitem',
+			]);
+			const found = nodes.filter((n) => !n.ignored && controls.has(n.role?.value ?? ''));
+			return {
+				count: found.length,
+				unnamed: found.filter((n) => (n.name?.value ?? '').trim() === '').map((n) => n.role?.value ?? '?'),
+			};
+		} finally {
+			await cdp.detach();
+		}
+	}
+
+	/** Every control on screen has an accessible name (and there are controls to check). */
+	async function expectNamedControls(): Promise<void> {
+		const { count, unnamed } = await controlNames();
+		expect(count).toBeGreaterThan(5);
+		expect(unnamed).toEqual([]);
+	}
+
 	async function mounted(): Promise<readonly MountedDisk[]> {
 		return (await host.client.list()).disks;
 	}
@@ -240,6 +274,7 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 			await expectFiles(v.mountpoint ?? '');
 		}
 		await screenshots('mounted');
+		await expectNamedControls();
 
 		await sample.getByRole('button', { name: STRINGS.volumes.revealLabel('LINUXDATA') }).click();
 		await until(async () => host.revealed.at(-1), volumes[0]?.mountpoint);
@@ -274,6 +309,7 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 			STRINGS.source.snapshots(1, 'Before update'),
 		);
 		await screenshots('bundle-locked');
+		await expectNamedControls();
 
 		// Allowing changes asks first; then the daemon refuses because VMware holds the lock.
 		await vm.getByRole('switch', { name: STRINGS.write.switchLabel(fx.bundleName) }).click();
@@ -378,6 +414,7 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 		expect(await text(notes.locator('.technical'))).toContain('notes.vmdk');
 		expect(await mounted()).toEqual([]);
 		await screenshots('error');
+		await expectNamedControls();
 	});
 
 	it('opens, mounts and unmounts with the keyboard only', async () => {
