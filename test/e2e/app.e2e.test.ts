@@ -244,6 +244,18 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 		expect(await mounted()).toEqual([]);
 		await screenshots('disk-listed');
 
+		// Where the rows and the disk's buttons are before mounting: nothing may move after.
+		const boxes = async () => [
+			...(await Promise.all(
+				(await sample.locator('tbody tr').all()).map(async (row) => await row.boundingBox()),
+			)),
+			...(await Promise.all(
+				(await sample.locator('tbody .button').all()).map(async (button) => await button.boundingBox()),
+			)),
+			await sample.locator('.source-head .button.toggle').boundingBox(),
+			await sample.locator('.source-head .disk-state').boundingBox(),
+		];
+		const before = await boxes();
 		host.events.length = 0;
 		await sample.getByRole('button', { name: STRINGS.disk.mountLabel('sample.vmdk') }).click();
 		await until(() => text(sample.locator('.state-badge')), STRINGS.state.mountedReadOnly);
@@ -261,6 +273,7 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 			/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
 		);
 		expect(steps.some((e) => e.phase === 'done' && e.operationId === volumeSteps[0]?.operationId)).toBe(true);
+		expect(await boxes()).toEqual(before);
 		const [disk] = await mounted();
 		expect(disk?.readWrite).toBe(false);
 		const volumes = disk?.volumes ?? [];
