@@ -9,6 +9,7 @@ PACKAGES=(
 	build-essential python3 pkg-config fuse3
 	libfuse3-dev libfuse-dev                              # our FUSE addon (libfuse 3); @cocalc/fuse-native (libfuse 2)
 	qemu-utils libvmdk-utils                              # peers: qemu-img / qemu-io, vmdkmount
+	libdeflate-dev                                        # our codec addon (native/codec): grains, SEEK_DATA
 	util-linux fdisk gdisk                                # blkid, losetup, sfdisk, sgdisk
 	e2fsprogs fuse2fs dosfstools fusefat exfatprogs exfat-fuse ntfs-3g
 	xfsprogs btrfs-progs lvm2 cryptsetup-bin genisoimage udftools apfsprogs
@@ -52,13 +53,24 @@ fi
 
 npm run --silent build
 
+# Our libdeflate addon (native/codec): fast grain (de)compression and SEEK_DATA for raw inputs.
+# Where it cannot build (no libdeflate) the engine uses Node's zlib and reads holes.
+codec=native/codec/build/Release/vmdk_codec.node
+if [ ! -f "$codec" ] || [ -n "$(find native/codec/vmdk_codec.c native/codec/binding.gyp -newer "$codec")" ]; then
+	if pkg-config --exists libdeflate 2>/dev/null; then
+		npx --no-install node-gyp rebuild --loglevel=warn --directory native/codec >/dev/null
+	else
+		echo "setup: libdeflate not found; compressed grains use Node's zlib (slower)"
+	fi
+fi
+
 # Our libfuse 3 addon (native/fuse3): rebuilt when its sources are newer than the build. Where
 # it cannot build (no libfuse 3, e.g. macOS with macFUSE) the daemon falls back to fuse-native.
 addon=native/fuse3/build/Release/vmdk_fuse3.node
 if [ ! -f "$addon" ] || [ -n "$(find native/fuse3/vmdk_fuse3.c native/fuse3/binding.gyp -newer "$addon")" ]; then
 	# macFUSE 4.10+ has libfuse 3 even where pkg-config is missing (binding.gyp falls back to its paths).
 	if pkg-config --exists fuse3 2>/dev/null || [ -f /usr/local/include/fuse3/fuse_lowlevel.h ]; then
-		npm run --silent build:native >/dev/null
+		npx --no-install node-gyp rebuild --loglevel=warn --directory native/fuse3 >/dev/null
 	else
 		echo "setup: libfuse 3 not found; the FUSE export uses @cocalc/fuse-native (slower sequential reads)"
 	fi

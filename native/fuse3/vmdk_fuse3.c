@@ -24,6 +24,9 @@
 #define FUSE_DARWIN_ENABLE_EXTENSIONS 0
 #endif
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <node_api.h>
@@ -781,6 +784,21 @@ static napi_value js_pending(napi_env env, napi_callback_info info) {
 	return out;
 }
 
+/*
+ * trimMemory() → true when memory was returned. The daemon calls it when its last disk is
+ * unmounted: glibc keeps freed heap pages (read buffers of every thread's arena) until asked.
+ */
+static napi_value js_trim_memory(napi_env env, napi_callback_info info) {
+	(void)info;
+	napi_value out;
+#ifdef __GLIBC__
+	napi_get_boolean(env, malloc_trim(0) != 0, &out);
+#else
+	napi_get_boolean(env, false, &out);
+#endif
+	return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
 	napi_property_descriptor props[] = {
 		{"mount", NULL, js_mount, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -788,6 +806,7 @@ static napi_value init(napi_env env, napi_value exports) {
 		{"replyData", NULL, js_reply_data, NULL, NULL, NULL, napi_enumerable, NULL},
 		{"replyWrite", NULL, js_reply_write, NULL, NULL, NULL, napi_enumerable, NULL},
 		{"pending", NULL, js_pending, NULL, NULL, NULL, napi_enumerable, NULL},
+		{"trimMemory", NULL, js_trim_memory, NULL, NULL, NULL, napi_enumerable, NULL},
 	};
 	napi_value kinds;
 	napi_create_object(env, &kinds);

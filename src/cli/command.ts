@@ -69,3 +69,13 @@ export function arg(input: CommandInput, index: number): string {
 	if (value === undefined) throw new AppError('USAGE', `missing argument ${index + 1}`);
 	return value;
 }
+
+/** The value of option `name` (`--snapshot <s>`), or undefined when it was not given. */
+export function stringOption(options: Readonly<Record<string, unknown>>, name: string): string | undefined {
+	const value = options[name];
+	if (value === undefined) return undefined;
+	if (typeof value !== 'string' || value.trim() === '') {
+		throw new AppError('USAGE', `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs a value`);
+	}
+	return value;
+}

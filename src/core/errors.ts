@@ -49,6 +49,26 @@ export const VMDK_ERROR_CODES = [
 	'VMDK_IO',
 	/** A VM configuration file (.vmx, .vmsd, .vbox) is malformed (the message has the line). */
 	'VMX_BAD_FILE',
+	/** `--snapshot` names no snapshot of the VM, or the VM has no snapshot tree (`.vmsd`). */
+	'VMX_SNAPSHOT_NOT_FOUND',
+	/** `--snapshot` names a snapshot by a name several snapshots share (pick it by uid). */
+	'VMX_SNAPSHOT_AMBIGUOUS',
+	/** A disk file of the chosen snapshot point is missing (the message names it). */
+	'VMX_SNAPSHOT_DISK_MISSING',
+	/** An `.ova` is not a readable tar archive: bad header, bad checksum, a member past its end. */
+	'OVA_BAD_ARCHIVE',
+	/** An appliance's OVF descriptor is malformed or inconsistent (the message has the line). */
+	'OVF_BAD_DESCRIPTOR',
+	/** The OVF names a file outside the appliance (`..`, an absolute path, a URL). */
+	'OVF_UNSAFE_REFERENCE',
+	/** A file the OVF names is not in the appliance. */
+	'OVF_MISSING_FILE',
+	/** The appliance uses an OVF feature we do not read (gzip-compressed disk files). */
+	'OVF_UNSUPPORTED',
+	/** The appliance's manifest (`.mf`) is missing or malformed. */
+	'OVA_BAD_MANIFEST',
+	/** A file's digest differs from the one the manifest lists. */
+	'OVA_MANIFEST_MISMATCH',
 ] as const;
 
 export type VmdkErrorCode = (typeof VMDK_ERROR_CODES)[number];

@@ -43,3 +43,31 @@ export interface DiskPlatform {
 	 */
 	inflate(compressed: Uint8Array, maxOutBytes: number): Promise<Uint8Array>;
 }
+
+/** A file being written. Positions and lengths are in bytes. */
+export interface WritableFile {
+	/** The path it was created with. */
+	readonly path: string;
+	/** Writes all of `data` at `positionBytes`. Rejects with an OS error message naming the file. */
+	write(positionBytes: number, data: Uint8Array): Promise<void>;
+	/** Sets the file's size (extending with a hole, or cutting). */
+	truncate(sizeBytes: number): Promise<void>;
+	close(): Promise<void>;
+}
+
+/** What the VMDK writers need from their host: new files, compression and randomness. */
+export interface VmdkWritePlatform {
+	/**
+	 * Creates a new file named `name` in the output folder (refusing an existing one unless the
+	 * host was told to overwrite). The host removes every file created this way if the write
+	 * fails or is cancelled.
+	 */
+	createFile(name: string): Promise<WritableFile>;
+	/**
+	 * Compresses each buffer to one zlib (RFC 1950) stream, at the host's chosen level, in the
+	 * same order. May run in parallel off-thread; the inputs may be transferred (do not reuse them).
+	 */
+	deflate(grains: readonly Uint8Array[]): Promise<Uint8Array[]>;
+	/** `length` cryptographically random bytes (CIDs, the disk UUID). */
+	randomBytes(length: number): Uint8Array;
+}

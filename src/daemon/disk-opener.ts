@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
 /**
  * Opens a disk with the engine and lists its volumes, each as a `ReadTarget` the FUSE export
- * serves. Partitions and the whole disk read straight from the `VirtualDisk` into FUSE's
- * buffer; LVM volumes go through their mapped ByteSource.
+ * serves: the volume's own source (the disk, a partition view, an LVM mapping), which reads
+ * straight into FUSE's buffer.
  */
-import { inspectLayout, openDisk, type FilesystemInfo, type Volume } from '../core/index.js';
+import { inspectLayout, openDisk, type FilesystemInfo, type ReadTarget, type Volume } from '../core/index.js';
 import { nodePlatform } from '../host/index.js';
-import type { ReadTarget } from './fuse/read-ahead.js';
 
 /** A volume ready to be exported. */
 export interface OpenedVolume {
@@ -38,31 +37,16 @@ export const openDiskForExport: DiskOpener = async (path, options) => {
 	const disk = await openDisk(path, nodePlatform, { ignoreCid: options.ignoreCid });
 	try {
 		const layout = await inspectLayout(disk);
-		const volumes = layout.volumes.map((v): OpenedVolume => {
-			const direct = v.kind !== 'lvm';
-			const target: ReadTarget = direct
-				? {
-						sizeBytes: v.sizeBytes,
-						readInto: (offset, dest, destOffset, length) =>
-							disk.readInto(v.startBytes + offset, dest, destOffset, length),
-					}
-				: {
-						sizeBytes: v.sizeBytes,
-						async readInto(offset, dest, destOffset, length) {
-							dest.set(await v.source.read(offset, length), destOffset);
-						},
-					};
-			return {
-				index: v.index,
-				name: v.name,
-				kind: v.kind,
-				startBytes: v.startBytes,
-				sizeBytes: v.sizeBytes,
-				filesystem: v.filesystem,
-				unsupported: v.unsupported,
-				target,
-			};
-		});
+		const volumes = layout.volumes.map((v): OpenedVolume => ({
+			index: v.index,
+			name: v.name,
+			kind: v.kind,
+			startBytes: v.startBytes,
+			sizeBytes: v.sizeBytes,
+			filesystem: v.filesystem,
+			unsupported: v.unsupported,
+			target: v.source,
+		}));
 		return {
 			path: disk.path,
 			target: disk,

@@ -53,7 +53,15 @@ export interface MountServiceDeps {
 	/** Expands a bundle or folder into its disks (a plain `.vmdk` gives itself). */
 	readonly resolveDisks: (
 		path: string,
-	) => Promise<{ readonly disks: readonly string[]; readonly vmLock?: string | undefined }>;
+		options?: { readonly snapshot?: string | undefined },
+	) => Promise<{
+		readonly disks: readonly string[];
+		readonly vmLock?: string | undefined;
+		/** Mount folder names parallel to `disks` (snapshot points), else the disk file's name. */
+		readonly folderNames?: readonly string[] | undefined;
+	}>;
+	/** True when `path` names something to open (a file, a folder, or a member of an `.ova`). */
+	readonly exists?: ((path: string) => Promise<boolean>) | undefined;
 	/** The FUSE binding of exports (default: the host's choice). */
 	readonly fuseBackend?: FuseBackend | undefined;
 	/** Hears each step of long work. */
@@ -143,7 +151,10 @@ export class DaemonMountService {
 		const progress = this.progressOf(request.operationId, request.path);
 		progress({ path: request.path, phase: 'opening', message: `Opening ${basename(request.path)}` });
 		try {
-			const result = await inspectPath(request.path, { ignoreCid: request.ignoreCid });
+			const result = await inspectPath(request.path, {
+				ignoreCid: request.ignoreCid,
+				...(request.snapshot === undefined ? {} : { snapshot: request.snapshot }),
+			});
 			progress({ path: request.path, phase: 'done', message: 'Done' });
 			return result;
 		} catch (error) {
@@ -170,10 +181,15 @@ export class DaemonMountService {
 	}
 
 	private async mountAll(request: MountRequest, progress: Progress): Promise<MountListResult> {
-		try {
-			await stat(request.path);
-		} catch (cause) {
-			throw new AppError('INPUT_NOT_FOUND', `${request.path}: no such file or folder`, { cause });
+		const exists =
+			this.deps.exists ??
+			((p: string) =>
+				stat(p).then(
+					() => true,
+					() => false,
+				));
+		if (!(await exists(request.path))) {
+			throw new AppError('INPUT_NOT_FOUND', `${request.path}: no such file or folder`);
 		}
 		if (!this.deps.host.probe.fuse.available) {
 			throw new AppError(
@@ -182,7 +198,7 @@ export class DaemonMountService {
 			);
 		}
 		progress({ path: request.path, phase: 'resolving', message: `Reading ${basename(request.path)}` });
-		const resolved = await this.deps.resolveDisks(request.path);
+		const resolved = await this.deps.resolveDisks(request.path, { snapshot: request.snapshot });
 		if (request.readWrite === true && request.force !== true && resolved.vmLock !== undefined) {
 			throw new AppError(
 				'DISK_LOCKED',
@@ -191,7 +207,9 @@ export class DaemonMountService {
 		}
 		const mounted: DiskRecord[] = [];
 		try {
-			for (const p of resolved.disks) mounted.push(await this.mountDisk(p, request, progress));
+			for (const [i, p] of resolved.disks.entries()) {
+				mounted.push(await this.mountDisk(p, request, progress, resolved.folderNames?.[i]));
+			}
 		} catch (error) {
 			// A bundle mounts all its disks or none.
 			for (const d of mounted.reverse()) await this.unmountDisk(d, true).catch(() => undefined);
@@ -200,7 +218,12 @@ export class DaemonMountService {
 		return { disks: mounted.map(toMountedDisk) };
 	}
 
-	private async mountDisk(diskPath: string, request: MountRequest, progress: Progress): Promise<DiskRecord> {
+	private async mountDisk(
+		diskPath: string,
+		request: MountRequest,
+		progress: Progress,
+		folderName?: string,
+	): Promise<DiskRecord> {
 		const { log } = this.deps;
 		const canonical = await realpath(diskPath).catch(() => diskPath);
 		log.info(`mounting ${canonical}`);
@@ -219,7 +242,7 @@ export class DaemonMountService {
 			await this.deps.registry.put(base);
 			progress({ path: canonical, phase: 'exporting', message: 'Serving the disk' });
 			await this.exportDisk(base, opened, wanted);
-			const outcomes = await this.mountVolumes(base, wanted, readWrite, progress);
+			const outcomes = await this.mountVolumes(base, wanted, readWrite, progress, folderName);
 			const record: DiskRecord = { ...base, volumes: outcomes.map((o) => o.record), state: 'mounted' };
 			if (!outcomes.some((o) => o.kind === 'mounted')) throw nothingMounted(canonical, outcomes);
 			await this.deps.registry.put(record);
@@ -294,6 +317,7 @@ export class DaemonMountService {
 		wanted: readonly OpenedVolume[],
 		readWrite: boolean,
 		progress: Progress,
+		folderName: string | undefined,
 	): Promise<VolumeOutcome[]> {
 		const { host, paths, registry } = this.deps;
 		const settings = await readSettings(paths.settingsPath);
@@ -307,7 +331,10 @@ export class DaemonMountService {
 		);
 		const folders = host.choosesMountpoints
 			? undefined
-			: new MountFolders(await resolveMountRoot(paths, settings.mountRoot), diskFolderName(base));
+			: new MountFolders(
+					await resolveMountRoot(paths, settings.mountRoot),
+					(folderName === undefined ? '' : safeFolderName(folderName)) || diskFolderName(base),
+				);
 		const outcomes: VolumeOutcome[] = [];
 		const total = plans.filter((p) => p.kind === 'mount').length;
 		for (const [i, v] of wanted.entries()) {
@@ -470,7 +497,13 @@ export class DaemonMountService {
 			} else {
 				const target = request.target ?? '';
 				const canonical = await realpath(target).catch(() => target);
-				targets = all.filter((d) => matches(d, target) || matches(d, canonical));
+				const container = await containerOf(canonical);
+				targets = all.filter(
+					(d) =>
+						matches(d, target) ||
+						matches(d, canonical) ||
+						(container !== undefined && d.path.startsWith(`${container}/`)),
+				);
 				if (targets.length === 0)
 					throw new AppError('NOT_MOUNTED', `${target} is not mounted by vmdk-mounter`);
 			}
@@ -676,6 +709,26 @@ async function makeUniqueDir(
 		}
 	}
 	throw new AppError('INTERNAL', `could not make a unique folder for ${name} in ${parent}`);
+}
+
+/** Names of what holds disks: an appliance, a VM's configuration, a VM bundle or folder. */
+const CONTAINER_FILE = /\.(ova|ovf|vmx|vbox)$/i;
+
+/**
+ * The folder whose disks `target` stands for, when it names a VM or appliance rather than one
+ * disk: an `.ova` (its members are `<file>.ova/<member>`), the folder of a `.vmx`, `.vbox` or
+ * `.ovf`, or a VM folder (one holding a `.vmx`, `.vbox` or `.ovf`). Otherwise undefined.
+ */
+async function containerOf(target: string): Promise<string | undefined> {
+	const info = await stat(target).catch(() => undefined);
+	if (info === undefined) return undefined;
+	if (info.isFile()) {
+		if (/\.ova$/i.test(target)) return target;
+		return CONTAINER_FILE.test(target) ? dirname(target) : undefined;
+	}
+	if (!info.isDirectory()) return undefined;
+	const entries = await readdir(target).catch(() => [] as string[]);
+	return entries.some((e) => CONTAINER_FILE.test(e)) ? target : undefined;
 }
 
 function matches(d: DiskRecord, target: string): boolean {

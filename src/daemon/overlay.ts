@@ -7,7 +7,7 @@
  */
 /* eslint-disable no-bitwise -- the overlay bitmap is bit arithmetic by nature */
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import type { ReadTarget } from './fuse/read-ahead.js';
+import type { ReadTarget } from '../core/index.js';
 
 /** Overlay granularity in bytes. */
 export const OVERLAY_BLOCK_BYTES = 4096;

@@ -15,11 +15,16 @@ export type { FuseBindingName } from './common/fuse-binding.js';
 export * from './node/paths.js';
 export * from './node/settings.js';
 export { ensureOwnedDir, assertOwnedByUs } from './node/private-dir.js';
-export { nodePlatform } from './node/node-platform.js';
+export { nodePlatform, setInflateWorkers } from './node/node-platform.js';
 export { FileByteSource } from './node/file-byte-source.js';
 export { inspectPath, buildDiskInfo, buildInfoResult } from './node/inspect-report.js';
 export { buildDoctorReport } from './doctor-report.js';
-export { loadFuse3Addon, type Fuse3Addon, type Fuse3Session } from './node/fuse3-addon.js';
+export {
+	loadFuse3Addon,
+	releaseFreedMemory,
+	type Fuse3Addon,
+	type Fuse3Session,
+} from './node/fuse3-addon.js';
 export { isLockStale } from './node/lock-liveness.js';
 export * from './node/export-raw.js';
 export {
@@ -51,3 +56,8 @@ export async function createHost(platform: NodeJS.Platform = process.platform): 
 			return assertNever(which, 'unknown platform');
 	}
 }
+export * from './node/verify-manifest.js';
+export { CodecPool } from './node/codec-pool.js';
+export { RawFileSource } from './node/raw-file-source.js';
+export { VmdkOutput, VmdkOutputError } from './node/vmdk-output.js';
+export * from './node/keep-snapshot.js';

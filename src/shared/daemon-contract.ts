@@ -40,6 +40,8 @@ export const absolutePath = z
 const openOptions = {
 	/** Open snapshot chains whose CIDs do not match. */
 	ignoreCid: z.boolean().optional(),
+	/** A snapshot of a VMware VM (uid or name): open the disks as that snapshot froze them. */
+	snapshot: z.string().min(1).max(1024).optional(),
 };
 
 /** `hello` params. */

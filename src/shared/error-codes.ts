@@ -10,12 +10,14 @@ export const APP_ERROR_CODES = [
 	'USAGE',
 	/** The file or folder the user named does not exist. */
 	'INPUT_NOT_FOUND',
-	/** `export` would overwrite an existing file and `--force` was not given. */
+	/** `export` / `convert` would overwrite an existing file and `--force` was not given. */
 	'OUTPUT_EXISTS',
-	/** `export` was asked to write onto the disk it reads (or another `.vmdk`). */
+	/** `export` / `convert` was asked to write onto a file of the disk it reads. */
 	'OUTPUT_IS_INPUT',
-	/** Writing the output file failed (disk full, permissions …). */
+	/** Writing the output file failed (permissions, an I/O error …). */
 	'OUTPUT_WRITE',
+	/** The output's disk (or the user's quota) is full. */
+	'OUTPUT_NO_SPACE',
 	/** The mount daemon could not be reached or started. */
 	'DAEMON_UNAVAILABLE',
 	/** The disk (or one of its volumes) is already mounted. */

@@ -19,6 +19,8 @@ export interface FilesystemSummary {
 	readonly uuid: string | null;
 	readonly version?: string | undefined;
 	readonly sizeBytes?: number | undefined;
+	/** Devices the filesystem spans, when more than one (btrfs): `sizeBytes` is then all of them. */
+	readonly deviceCount?: number | undefined;
 	readonly health?:
 		| {
 				readonly needsRecovery?: boolean | undefined;
@@ -77,11 +79,29 @@ export interface SnapshotInfo {
 	readonly current: boolean;
 }
 
-/** The VM around the disks, when a bundle or folder was opened. */
+/** The result of checking an appliance against its manifest (`--verify`). */
+export interface ManifestCheckInfo {
+	/** The `.mf` file (a member path for an `.ova`). */
+	readonly path: string;
+	/** True when every listed file matches. */
+	readonly ok: boolean;
+	readonly files: readonly {
+		readonly fileName: string;
+		readonly algorithm: string;
+		readonly ok: boolean;
+	}[];
+	/** Disk files the manifest does not list (not checked). */
+	readonly notListed: readonly string[];
+}
+
+/** The VM around the disks, when a bundle, folder or appliance was opened. */
 export interface VmInfo {
-	/** The `.vmx` (VMware) or `.vbox` (VirtualBox) file; for a plain folder, the folder. */
+	/**
+	 * The `.vmx` (VMware) or `.vbox` (VirtualBox) file; for a plain folder, the folder; for an
+	 * appliance, the `.ova` (or the `.ovf` of an unpacked one).
+	 */
 	readonly vmxPath: string;
-	readonly kind: 'vmware' | 'virtualbox' | 'folder';
+	readonly kind: 'vmware' | 'virtualbox' | 'folder' | 'ova';
 	readonly displayName: string | null;
 	readonly guestOS?: string | null | undefined;
 	/** VMware `.lck` directories present: the VM looks like it is running. */
@@ -91,6 +111,14 @@ export interface VmInfo {
 	readonly lockPaths?: readonly string[] | undefined;
 	/** The `.vmsd` snapshot tree (empty when there is none). */
 	readonly snapshots?: readonly SnapshotInfo[] | undefined;
+	/** The snapshot point the disks are shown at (`--snapshot`); absent for the current state. */
+	readonly snapshot?: { readonly uid: string; readonly displayName: string | null } | undefined;
+	/** Appliance: its OVF descriptor (a member path for an `.ova`). */
+	readonly ovfPath?: string | undefined;
+	/** Appliance: its manifest (`.mf`), or null when it has none. */
+	readonly manifestPath?: string | null | undefined;
+	/** Appliance: the manifest check, with `--verify`. */
+	readonly manifestCheck?: ManifestCheckInfo | undefined;
 	readonly warnings?: readonly string[] | undefined;
 }
 

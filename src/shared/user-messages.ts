@@ -110,6 +110,51 @@ export const USER_MESSAGES: Readonly<Record<ErrorCode, UserMessage>> = {
 		title: 'Invalid VM configuration file',
 		description: 'A .vmx, .vmsd or .vbox file of the VM has an error. The message names the line.',
 	},
+	VMX_SNAPSHOT_NOT_FOUND: {
+		title: 'Snapshot not found',
+		description: 'The VM has no snapshot with that name or uid. Run info on the VM to see its snapshot tree.',
+	},
+	VMX_SNAPSHOT_AMBIGUOUS: {
+		title: 'Several snapshots have that name',
+		description: 'More than one snapshot of the VM has this name. Choose the snapshot by its uid (see info).',
+	},
+	VMX_SNAPSHOT_DISK_MISSING: {
+		title: 'Snapshot disk not found',
+		description:
+			'A disk file the snapshot needs is missing, so the VM cannot be shown as it was at that snapshot.',
+	},
+	OVA_BAD_ARCHIVE: {
+		title: 'Damaged appliance archive',
+		description:
+			'The .ova file is not a valid tar archive, or one of its members is damaged. Download or export it again.',
+	},
+	OVF_BAD_DESCRIPTOR: {
+		title: 'Invalid OVF descriptor',
+		description: 'The .ovf file describing the appliance has an error. The message names the line.',
+	},
+	OVF_UNSAFE_REFERENCE: {
+		title: 'Appliance points outside itself',
+		description:
+			'The OVF descriptor names a file outside the appliance (an absolute path, "..", or a web address). It was not opened.',
+	},
+	OVF_MISSING_FILE: {
+		title: 'Appliance file missing',
+		description: 'A file the OVF descriptor lists is not in the appliance. Download or export it again.',
+	},
+	OVF_UNSUPPORTED: {
+		title: 'Unsupported appliance format',
+		description:
+			'The appliance stores its disks in a way this app does not read in place (for example gzip-compressed disk files).',
+	},
+	OVA_BAD_MANIFEST: {
+		title: 'No usable manifest',
+		description: 'The appliance has no manifest (.mf) to verify against, or its manifest cannot be read.',
+	},
+	OVA_MANIFEST_MISMATCH: {
+		title: 'Appliance does not match its manifest',
+		description:
+			'A file of the appliance has a different checksum than its manifest lists: it was changed or damaged in transit.',
+	},
 	USAGE: {
 		title: 'Invalid command line',
 		description: 'Run `vmdk-mounter --help` to see the commands and options.',
@@ -125,11 +170,16 @@ export const USER_MESSAGES: Readonly<Record<ErrorCode, UserMessage>> = {
 	OUTPUT_IS_INPUT: {
 		title: 'Output would overwrite a disk file',
 		description:
-			'The output must not be the disk you export or any other .vmdk file. Choose a different name.',
+			'The output must not be the disk you read or one of its files (export also refuses any .vmdk name). Choose a different name.',
 	},
 	OUTPUT_WRITE: {
 		title: 'Cannot write the output file',
 		description: 'Writing the output failed. Check the free space and permissions of the destination folder.',
+	},
+	OUTPUT_NO_SPACE: {
+		title: 'Not enough space for the output',
+		description:
+			'The destination disk (or your quota) is full. Nothing was left behind: free some space or choose another folder, then try again.',
 	},
 	DAEMON_UNAVAILABLE: {
 		title: 'Mount service not available',

@@ -15,9 +15,9 @@ import { DiskExport, chooseFuseBackend } from '../../src/daemon/fuse/disk-export
 import type { FuseBackend } from '../../src/daemon/fuse/fuse-backend.js';
 import { fuse3Backend } from '../../src/daemon/fuse/fuse3-backend.js';
 import { fuseNativeBackend } from '../../src/daemon/fuse/fuse-native-backend.js';
+import type { ReadTarget } from '../../src/core/index.js';
 import { createHost, loadFuse3Addon, type Host } from '../../src/host/index.js';
 import { createLinuxHost } from '../../src/host/linux/linux-host.js';
-import type { ReadTarget } from '../../src/daemon/fuse/read-ahead.js';
 import { describeNeeding } from '../helpers/capability.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 

@@ -8,11 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunKind } from '../../src/core/index.js';
-import {
-	openHostedSparseExtent,
-	readEmbeddedDescriptor,
-	type HostedSparseExtent,
-} from '../../src/core/vmdk/hosted-sparse-extent.js';
+import { openHostedSparseExtent, type HostedSparseExtent } from '../../src/core/vmdk/hosted-sparse-extent.js';
+import { readEmbeddedDescriptor } from '../../src/core/vmdk/sparse-header.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { buildStreamOptimized, expectSameBytes, pattern } from '../unit/core/vmdk/sparse-fixtures.js';

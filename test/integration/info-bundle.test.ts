@@ -387,7 +387,7 @@ describe('info on VM bundles and folders', () => {
 		expect(stdout).toMatch(new RegExp(`^VMware VM:\\s+${vmx.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
 		expect(stdout).toMatch(new RegExp(`^Name:\\s+${VM_NAME}$`, 'm'));
 		expect(stdout).toMatch(/^State:\s+not locked$/m);
-		expect(stdout).toMatch(/^\s+2\s+1\s+Before upgrade\s+<- current$/m);
+		expect(stdout).toMatch(/^\s+2\s+1\s+└ Before upgrade\s+scsi0:0 system-000001\.vmdk\s+<- current$/m);
 		// One "Disk:" block per disk, each followed by its own volumes table.
 		const blocks = stdout.split(/^(?=Disk:)/m).slice(1);
 		expect(blocks).toHaveLength(2);

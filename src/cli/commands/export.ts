@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: MIT
 /**
- * `vmdk-mounter export [--json] [--ignore-cid] [--force] <disk.vmdk> <out.raw>`: the guest's
- * disk as a sparse raw file. Refuses to replace an existing output unless `--force`, and never
- * writes onto the disk's own files or any `.vmdk`. Progress is drawn on a terminal only.
+ * `vmdk-mounter export [--json] [--ignore-cid] [--force] [--snapshot S] [--disk N] [--verify]
+ * <disk | VM | appliance> <out.raw>`: the guest's disk as a sparse raw file. Refuses to replace
+ * an existing output unless `--force`, and never writes onto the disk's own files (or the
+ * `.ova` they are in) or any `.vmdk`/`.ova`. Progress is drawn on a terminal only.
  */
 import { realpath } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { VirtualDisk } from '../../core/index.js';
-import { exportRaw, PARTIAL_SUFFIX, RawExportError, type RawExportResult } from '../../host/index.js';
+import { splitArchivePath, type VirtualDisk } from '../../core/index.js';
+import {
+	exportRaw,
+	PARTIAL_SUFFIX,
+	RawExportError,
+	setInflateWorkers,
+	type RawExportResult,
+} from '../../host/index.js';
 import { AppError } from '../../shared/app-error.js';
-import { flag, type CliCommand, type CliIo } from '../command.js';
+import { flag, stringOption, type CliCommand, type CliIo } from '../command.js';
 import { withInputDisk } from '../disk-input.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { writeJson } from '../output.js';
+import { verifyInput } from '../verify-input.js';
 import { createTerminalProgress, NO_PROGRESS, type ByteProgress } from '../progress.js';
 
 /** `export --json` output. */
@@ -25,10 +34,14 @@ export interface ExportJson {
 	readonly dataBytes: number;
 }
 
-/** Refuses `.vmdk` output names before anything is opened: a raw image never belongs there. */
+/** Refuses `.vmdk`/`.ova` output names before anything is opened: a raw image never belongs there. */
 function checkOutputName(outputPath: string): void {
-	if (/\.vmdk$/i.test(outputPath)) {
-		throw new AppError('OUTPUT_IS_INPUT', `${outputPath}: refusing to write a raw image to a .vmdk name`);
+	const m = /\.(vmdk|ova)$/i.exec(outputPath);
+	if (m) {
+		throw new AppError(
+			'OUTPUT_IS_INPUT',
+			`${outputPath}: refusing to write a raw image to a .${m[1]!.toLowerCase()} name`,
+		);
 	}
 }
 
@@ -42,12 +55,14 @@ async function checkOutputNotInChain(outputPath: string, disk: VirtualDisk): Pro
 	if (vmdkTarget !== undefined) {
 		throw new AppError('OUTPUT_IS_INPUT', `${outputPath}: resolves to ${vmdkTarget}, a disk file`);
 	}
-	for (const link of disk.chain) {
-		if (targets.includes(await realpathOrSelf(link.path))) {
-			throw new AppError(
-				'OUTPUT_IS_INPUT',
-				`${outputPath}: is ${link.path}, a file of the disk being exported`,
-			);
+	// A disk inside an .ova is read from the archive: that file must not be overwritten either.
+	const files = disk.chain.flatMap((l) => {
+		const archive = splitArchivePath(l.path)?.archive;
+		return archive === undefined ? [l.path] : [l.path, archive];
+	});
+	for (const file of files) {
+		if (targets.includes(await realpathOrSelf(file))) {
+			throw new AppError('OUTPUT_IS_INPUT', `${outputPath}: is ${file}, a file of the disk being exported`);
 		}
 	}
 }
@@ -94,25 +109,41 @@ export const exportCommand: CliCommand = {
 	command: 'export',
 	description: 'Write the disk as a sparse raw image (holes where the disk is empty)',
 	args: [
-		{ name: 'disk', description: 'a .vmdk file' },
+		{
+			name: 'disk',
+			description: 'a .vmdk file, a VM (bundle, folder, .vmx, .vbox) or an appliance (.ova, .ovf)',
+		},
 		{ name: 'output', description: 'the raw file to create' },
 	],
 	options: [
 		{ flags: '--ignore-cid', description: 'open a snapshot even if its parent has changed (CID mismatch)' },
 		{ flags: '-f, --force', description: 'replace the output file if it exists' },
+		{ flags: '--snapshot <name|uid>', description: 'export the disk as this snapshot of the VM froze it' },
+		{
+			flags: '--disk <n>',
+			description: 'which disk of a VM or appliance: its number (as info lists them) or slot',
+		},
+		{ flags: '--verify', description: 'first check the appliance against its manifest (.mf)' },
 	],
 	async handler({ args, options, io }) {
 		const json = flag(options, 'json');
 		const force = flag(options, 'force');
 		const outputPath = resolve(args[1] ?? '');
 		checkOutputName(outputPath);
+		if (flag(options, 'verify')) await verifyInput(args[0] ?? '', io, json);
+		// Nothing else runs in this process: compressed grains may inflate on every core.
+		setInflateWorkers(availableParallelism());
 		const started = Date.now();
 		const result = await withInputDisk(
 			args[0] ?? '',
-			{ ignoreCid: flag(options, 'ignoreCid') },
-			async (disk) => {
+			{
+				ignoreCid: flag(options, 'ignoreCid'),
+				snapshot: stringOption(options, 'snapshot'),
+				disk: stringOption(options, 'disk'),
+			},
+			async ({ disk, warnings }) => {
 				await checkOutputNotInChain(outputPath, disk);
-				for (const w of disk.warnings) io.stderr.write(`vmdk-mounter: warning: ${w}\n`);
+				for (const w of [...disk.warnings, ...warnings]) io.stderr.write(`vmdk-mounter: warning: ${w}\n`);
 				const progress =
 					io.stderrIsTTY && !json ? await createTerminalProgress('Exporting', disk.sizeBytes) : NO_PROGRESS;
 				return runExport(disk, outputPath, force, progress, io);

@@ -20,6 +20,7 @@ export interface CommandLoader {
 export const COMMAND_LOADERS: readonly CommandLoader[] = [
 	{ command: 'info', load: async () => (await import('./info.js')).infoCommand },
 	{ command: 'export', load: async () => (await import('./export.js')).exportCommand },
+	{ command: 'convert', load: async () => (await import('./convert.js')).convertCommand },
 	{ command: 'mount', load: async () => (await import('./mount.js')).mountCommand },
 	{ command: 'list', load: async () => (await import('./list.js')).listCommand },
 	{ command: 'unmount', load: async () => (await import('./unmount.js')).unmountCommand },

@@ -1,57 +1,115 @@
 // SPDX-License-Identifier: MIT
 /**
- * `vmdk-mounter info [--json] [--ignore-cid] <disk>`: what a disk is (type, capacity, snapshot
- * chain with CIDs, partition table, volumes, warnings). `buildDiskInfo` is the one place that
- * turns an open disk into the `DiskInfo` contract; partition and volume detection plug in there.
+ * `vmdk-mounter info [--json] [--ignore-cid] [--snapshot S] [--verify] <path>`: what a disk, VM
+ * or appliance is (type, capacity, snapshot chain with CIDs, partition table, volumes,
+ * warnings; a VM's snapshot tree; an appliance's descriptor and manifest). `buildDiskInfo` is
+ * the one place that turns an open disk into the `DiskInfo` contract.
  */
-import { resolve } from 'node:path';
+import { snapshotTreeRows } from '../../core/index.js';
 import { inspectPath } from '../../host/index.js';
-import type { DiskInfo, InfoResult, VmInfo, VolumeInfo } from '../../shared/models.js';
-import { flag, type CliCommand, type CliIo } from '../command.js';
+import type {
+	DiskInfo,
+	InfoResult,
+	ManifestCheckInfo,
+	SnapshotInfo,
+	VmInfo,
+	VolumeInfo,
+} from '../../shared/models.js';
+import { flag, stringOption, type CliCommand, type CliIo } from '../command.js';
+import { existingInput } from '../disk-input.js';
 import { formatSize, renderTable } from '../format.js';
 import { writeJson } from '../output.js';
+import { verifyInput } from '../verify-input.js';
 
-/** Inspects `path` (a disk, a .vmx/.vbox, a bundle or a folder) into the `info` contract. */
-export function runInfo(path: string, ignoreCid: boolean): Promise<InfoResult> {
-	return inspectPath(resolve(path), { ignoreCid });
+/** What `runInfo` does besides inspecting. */
+export interface InfoOptions {
+	/** Show a VMware VM at this snapshot point (uid or name). */
+	readonly snapshot?: string | undefined;
+	/** Check an appliance against its manifest first (needs `io`). */
+	readonly verify?: { readonly io: CliIo; readonly json: boolean } | undefined;
 }
 
-/** Human rendering of the VM around the disks. */
+/** Inspects `path` (a disk, a VM, an appliance, a bundle or a folder) into the `info` contract. */
+export async function runInfo(
+	path: string,
+	ignoreCid: boolean,
+	options: InfoOptions = {},
+): Promise<InfoResult> {
+	const absolute = await existingInput(path);
+	let manifestCheck: ManifestCheckInfo | undefined;
+	if (options.verify !== undefined)
+		manifestCheck = await verifyInput(absolute, options.verify.io, options.verify.json);
+	return inspectPath(absolute, { ignoreCid, snapshot: options.snapshot, manifestCheck });
+}
+
+/** The snapshot tree, drawn with indentation: one row per snapshot, with the disks it froze. */
+function renderSnapshots(vm: VmInfo, snapshots: readonly SnapshotInfo[]): string[] {
+	const rows = snapshotTreeRows(snapshots);
+	const marks = (s: SnapshotInfo, inLoop: boolean): string =>
+		[
+			s.current ? '<- current' : '',
+			vm.snapshot?.uid === s.uid ? '<- shown' : '',
+			inLoop ? '(its parents loop)' : '',
+		]
+			.filter((m) => m !== '')
+			.join(' ');
+	return [
+		'',
+		'Snapshots:',
+		renderTable(
+			[
+				['UID', 'Parent', 'Name', 'Created (UTC)', 'Disks', ''],
+				...rows.map(({ snapshot: s, depth, inLoop }) => [
+					s.uid,
+					s.parentUid ?? '-',
+					`${'  '.repeat(Math.max(0, depth - 1))}${depth > 0 ? '└ ' : ''}${s.displayName ?? ''}`,
+					s.createTimeUtc ?? '',
+					s.disks.map((d) => `${d.node} ${d.fileName}`).join(', '),
+					marks(s, inLoop),
+				]),
+			],
+			'  ',
+		),
+	];
+}
+
+/** Human rendering of the VM or appliance around the disks. */
 export function renderVmInfo(vm: VmInfo): string {
 	const lines: string[] = [];
-	const what = { vmware: 'VMware VM', virtualbox: 'VirtualBox VM', folder: 'Folder' }[vm.kind];
+	const what = { vmware: 'VMware VM', virtualbox: 'VirtualBox VM', folder: 'Folder', ova: 'Appliance' }[
+		vm.kind
+	];
 	const lock = vm.locked
 		? vm.staleLock === true
 			? 'locked (stale lock: its process is gone)'
 			: 'LOCKED — the VM looks like it is running'
 		: 'not locked';
+	const manifest =
+		vm.manifestPath === null
+			? 'none'
+			: vm.manifestCheck !== undefined
+				? `${vm.manifestCheck.path} (verified: ${vm.manifestCheck.files.length} files match)`
+				: `${vm.manifestPath ?? ''} (not checked; use --verify)`;
 	lines.push(
 		renderTable([
 			[`${what}:`, vm.vmxPath],
 			...(vm.displayName === null ? [] : [['Name:', vm.displayName]]),
 			...(vm.guestOS === undefined || vm.guestOS === null ? [] : [['Guest OS:', vm.guestOS]]),
-			...(vm.kind === 'folder' ? [] : [['State:', lock]]),
+			...(vm.kind === 'folder' || vm.kind === 'ova' ? [] : [['State:', lock]]),
+			...(vm.ovfPath === undefined ? [] : [['Descriptor:', vm.ovfPath]]),
+			...(vm.kind === 'ova' ? [['Manifest:', manifest]] : []),
+			...(vm.snapshot === undefined
+				? []
+				: [
+						[
+							'Showing:',
+							`snapshot ${vm.snapshot.displayName ?? ''} (uid ${vm.snapshot.uid}), not the current state`,
+						],
+					]),
 		]),
 	);
 	const snapshots = vm.snapshots ?? [];
-	if (snapshots.length > 0) {
-		lines.push('', 'Snapshots:');
-		lines.push(
-			renderTable(
-				[
-					['UID', 'Parent', 'Name', 'Created (UTC)', ''],
-					...snapshots.map((s) => [
-						s.uid,
-						s.parentUid ?? '-',
-						s.displayName ?? '',
-						s.createTimeUtc ?? '',
-						s.current ? '<- current' : '',
-					]),
-				],
-				'  ',
-			),
-		);
-	}
+	if (snapshots.length > 0) lines.push(...renderSnapshots(vm, snapshots));
 	if ((vm.warnings ?? []).length > 0)
 		lines.push('', 'Warnings:', ...(vm.warnings ?? []).map((w) => `  ! ${w}`));
 	return lines.join('\n') + '\n';
@@ -144,12 +202,25 @@ export function printInfo(io: CliIo, result: InfoResult, json: boolean): void {
 export const infoCommand: CliCommand = {
 	command: 'info',
 	description: 'Show a disk or VM: disks, snapshot chains, partitions, volumes and filesystems',
-	args: [{ name: 'disk', description: 'a .vmdk file, a .vmx or .vbox, a .vmwarevm bundle or a VM folder' }],
+	args: [
+		{
+			name: 'disk',
+			description:
+				'a .vmdk file, a .vmx or .vbox, a .vmwarevm bundle, a VM folder, or an .ova/.ovf appliance',
+		},
+	],
 	options: [
 		{ flags: '--ignore-cid', description: 'open a snapshot even if its parent has changed (CID mismatch)' },
+		{ flags: '--snapshot <name|uid>', description: "show the VM's disks as this snapshot froze them" },
+		{ flags: '--verify', description: 'check an appliance against its manifest (.mf) first' },
 	],
 	async handler({ args, options, io }) {
 		const path = args[0] ?? '';
-		printInfo(io, await runInfo(path, flag(options, 'ignoreCid')), flag(options, 'json'));
+		const json = flag(options, 'json');
+		const result = await runInfo(path, flag(options, 'ignoreCid'), {
+			snapshot: stringOption(options, 'snapshot'),
+			verify: flag(options, 'verify') ? { io, json } : undefined,
+		});
+		printInfo(io, result, json);
 	},
 };

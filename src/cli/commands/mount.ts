@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /**
- * `vmdk-mounter mount [--json] [--rw] [--force] [--ignore-cid] [--partition N] <disk | bundle>`:
+ * `vmdk-mounter mount [--json] [--rw] [--force] [--ignore-cid] [--partition N] [--snapshot S]
+ * [--verify] <disk | bundle | appliance>`:
  * asks the mount daemon (started on demand) to export the disk over FUSE and mount each
  * volume under the mount root. Also holds what `list` and `unmount` share: talking to the
  * daemon and printing mounted disks.
@@ -9,8 +10,9 @@ import { resolve } from 'node:path';
 import { DaemonClient } from '../../daemon/client.js';
 import type { MountedDisk, MountListResult } from '../../shared/models.js';
 import { AppError } from '../../shared/app-error.js';
-import { arg, flag, type CliCommand, type CliIo } from '../command.js';
+import { arg, flag, stringOption, type CliCommand, type CliIo } from '../command.js';
 import { writeJson } from '../output.js';
+import { verifyInput } from '../verify-input.js';
 
 /**
  * Runs `work` with a daemon connection (started on demand unless `autoStart` says otherwise);
@@ -75,7 +77,9 @@ function parsePartition(value: unknown): number | undefined {
 export const mountCommand: CliCommand = {
 	command: 'mount',
 	description: 'Mount the volumes of a disk (or of each disk of a VM) as folders',
-	args: [{ name: 'disk', description: 'a .vmdk file, a VM bundle or folder, a .vmx' }],
+	args: [
+		{ name: 'disk', description: 'a .vmdk file, a VM bundle or folder, a .vmx, or an .ova/.ovf appliance' },
+	],
 	options: [
 		{
 			flags: '--rw',
@@ -84,11 +88,19 @@ export const mountCommand: CliCommand = {
 		{ flags: '--force', description: 'with --rw: mount even if the VM is locked or a filesystem is unclean' },
 		{ flags: '--ignore-cid', description: 'open a snapshot even if its parent has changed (CID mismatch)' },
 		{ flags: '--partition <n>', description: 'mount only volume number n (as `info` numbers them)' },
+		{
+			flags: '--snapshot <name|uid>',
+			description: 'mount the VM as this snapshot froze it (read-only; --rw gives an overlay as usual)',
+		},
+		{ flags: '--verify', description: 'first check the appliance against its manifest (.mf)' },
 	],
 	async handler(input) {
 		const { options, io } = input;
 		const path = resolve(arg(input, 0));
 		const partition = parsePartition(options.partition);
+		const snapshot = stringOption(options, 'snapshot');
+		// Hashing is done here, in the client: the daemon only ever reads what is mounted.
+		if (flag(options, 'verify')) await verifyInput(path, io, flag(options, 'json'));
 		const result = await withDaemon(io, (c) =>
 			c.mount({
 				path,
@@ -96,6 +108,7 @@ export const mountCommand: CliCommand = {
 				force: flag(options, 'force'),
 				ignoreCid: flag(options, 'ignoreCid'),
 				partition,
+				...(snapshot === undefined ? {} : { snapshot }),
 			}),
 		);
 		printMounts(io, result, flag(options, 'json'));

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+import { lastAtOrBelow } from '../io/bisect.js';
 import type { ExtentReader, Run } from './extent-reader.js';
 
 /**
@@ -23,20 +24,8 @@ export class ConcatExtents implements ExtentReader {
 		this.sizeBytes = at;
 	}
 
-	/** Index of the extent containing byte `offsetBytes` (binary search). */
-	private indexOf(offsetBytes: number): number {
-		let lo = 0;
-		let hi = this.extents.length - 1;
-		while (lo < hi) {
-			const mid = (lo + hi + 1) >>> 1;
-			if ((this.starts[mid] ?? 0) <= offsetBytes) lo = mid;
-			else hi = mid - 1;
-		}
-		return lo;
-	}
-
 	private at(offsetBytes: number): { extent: ExtentReader; start: number } {
-		const i = this.indexOf(offsetBytes);
+		const i = lastAtOrBelow(this.starts, offsetBytes);
 		const extent = this.extents[i];
 		const start = this.starts[i];
 		if (extent === undefined || start === undefined) throw new RangeError(`no extent at ${offsetBytes}`);

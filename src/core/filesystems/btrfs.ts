@@ -36,7 +36,8 @@ export async function probeBtrfs(r: ProbeReader): Promise<FilesystemInfo | null>
 	s.skip(8 + 8 + 8, 'bytenr, flags, magic');
 	s.skip(8 * 5, 'generation .. log_root_transid');
 	const totalBytes = toSafeNumber(s.u64le('total_bytes'), 'total_bytes');
-	s.skip(8 * 3, 'bytes_used, root_dir_objectid, num_devices');
+	s.skip(8 * 2, 'bytes_used, root_dir_objectid');
+	const deviceCount = toSafeNumber(s.u64le('num_devices'), 'num_devices');
 	const sectorSizeBytes = s.u32le('sectorsize');
 	s.skip(4 * 4 + 8 * 4, 'nodesize .. incompat_flags');
 	const csumType = s.u16le('csum_type');
@@ -63,5 +64,6 @@ export async function probeBtrfs(r: ProbeReader): Promise<FilesystemInfo | null>
 		uuid,
 		sizeBytes: totalBytes,
 		blockSizeBytes: sectorSizeBytes,
+		...(deviceCount > 1 ? { deviceCount } : {}),
 	};
 }

@@ -5,7 +5,7 @@
  * at fixed places (0, 1 KiB, 32 KiB, 64 KiB …), often the same ones, so reads go through a small
  * block cache instead of hitting the disk once per probe.
  */
-import type { ByteSource } from '../io/byte-source.js';
+import { isRangeInside, type ByteSource } from '../io/byte-source.js';
 import { VmdkError, isVmdkError, type VmdkErrorCode } from '../errors.js';
 
 /** Granularity of the probe cache. */
@@ -29,13 +29,7 @@ export class ProbeReader {
 
 	/** True when [offset, offset+length) lies inside the volume. */
 	has(offsetBytes: number, length: number): boolean {
-		return (
-			Number.isSafeInteger(offsetBytes) &&
-			Number.isSafeInteger(length) &&
-			offsetBytes >= 0 &&
-			length >= 0 &&
-			offsetBytes + length <= this.sizeBytes
-		);
+		return isRangeInside(offsetBytes, length, this.sizeBytes);
 	}
 
 	/** Bytes at an offset, or null when the volume is too small to hold them (no signature there). */

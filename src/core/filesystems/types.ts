@@ -32,6 +32,11 @@ export interface FilesystemInfo {
 	readonly version?: string | undefined;
 	/** Size of the filesystem in bytes, as the superblock records it. */
 	readonly sizeBytes?: number | undefined;
+	/**
+	 * Devices the filesystem spans, when more than one (a multi-device btrfs): `sizeBytes` is then
+	 * the whole filesystem's, not this volume's share.
+	 */
+	readonly deviceCount?: number | undefined;
 	/** Block or cluster size in bytes. */
 	readonly blockSizeBytes?: number | undefined;
 	readonly health?: FilesystemHealth | undefined;

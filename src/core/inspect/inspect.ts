@@ -7,11 +7,19 @@
 import { isVmdkError, type VmdkError } from '../errors.js';
 import type { VirtualDisk } from '../disk/virtual-disk.js';
 import { probeFilesystem } from '../filesystems/probe.js';
+import { withArchives } from '../ova/archive-platform.js';
 import type { DiskPlatform } from '../platform.js';
 import { openDisk, type OpenDiskOptions } from '../vmdk/open-disk.js';
 import { listVolumes } from '../volumes/list-volumes.js';
 import type { DiskLayout } from '../volumes/types.js';
 import { resolveOpenTarget, type OpenTarget } from '../vmx/vm-bundle.js';
+import { checkOpenedDisk, targetDisks, type TargetDisk } from './target-disks.js';
+
+/** How `inspect` opens what it is given. */
+export interface InspectOptions extends OpenDiskOptions {
+	/** A snapshot of a VMware VM (uid or name): inspect that snapshot point. */
+	readonly snapshot?: string | undefined;
+}
 
 /** One disk of an inspection: opened and laid out, or the error that stopped it. */
 export type DiskInspection =
@@ -21,6 +29,8 @@ export type DiskInspection =
 			readonly controller?: string | undefined;
 			readonly disk: VirtualDisk;
 			readonly layout: DiskLayout;
+			/** What the disk contradicts in its VM or appliance (see `checkOpenedDisk`). */
+			readonly warnings?: readonly string[] | undefined;
 			readonly error?: undefined;
 	  }
 	| {
@@ -28,6 +38,7 @@ export type DiskInspection =
 			readonly controller?: string | undefined;
 			readonly disk?: undefined;
 			readonly layout?: undefined;
+			readonly warnings?: undefined;
 			readonly error: VmdkError;
 	  };
 
@@ -43,16 +54,18 @@ export function inspectLayout(disk: VirtualDisk): Promise<DiskLayout> {
 }
 
 /**
- * Inspects a `.vmdk`, a `.vmx`/`.vbox`, a `.vmwarevm` bundle or a folder. A single disk that
- * cannot be opened rejects (the user named it); in a VM or folder each disk's error is kept
- * with that disk, so the others are still shown.
+ * Inspects a `.vmdk`, a `.vmx`/`.vbox`, a `.vmwarevm` bundle, a folder, or an `.ova`/`.ovf`
+ * appliance (optionally at a snapshot point). A single disk that cannot be opened rejects (the
+ * user named it); in a VM, appliance or folder each disk's error is kept with that disk, so the
+ * others are still shown.
  */
 export async function inspect(
 	path: string,
-	platform: DiskPlatform,
-	options: OpenDiskOptions = {},
+	rawPlatform: DiskPlatform,
+	options: InspectOptions = {},
 ): Promise<Inspection> {
-	const target = await resolveOpenTarget(path, platform);
+	const platform = withArchives(rawPlatform);
+	const target = await resolveOpenTarget(path, platform, { snapshot: options.snapshot });
 	if (target.kind === 'disk') {
 		const disk = await openDisk(target.path, platform, options);
 		try {
@@ -62,23 +75,18 @@ export async function inspect(
 			throw error;
 		}
 	}
-	const wanted =
-		target.kind === 'folder'
-			? target.disks.map((p) => ({ path: p, controller: undefined }))
-			: target.disks.map((d) => ({ path: d.path, controller: d.controller }));
 	const disks: DiskInspection[] = [];
-	for (const { path: diskPath, controller } of wanted) {
-		disks.push(await inspectOne(diskPath, controller, platform, options));
-	}
+	for (const wanted of targetDisks(target)) disks.push(await inspectOne(wanted, platform, options));
 	return { target, disks };
 }
 
 async function inspectOne(
-	path: string,
-	controller: string | undefined,
+	wanted: TargetDisk,
 	platform: DiskPlatform,
 	options: OpenDiskOptions,
 ): Promise<DiskInspection> {
+	const { path, controller } = wanted;
+	if (wanted.problem !== undefined) return { path, controller, error: wanted.problem };
 	let disk: VirtualDisk;
 	try {
 		disk = await openDisk(path, platform, options);
@@ -87,7 +95,8 @@ async function inspectOne(
 		return { path, controller, error };
 	}
 	try {
-		return { path, controller, disk, layout: await inspectLayout(disk) };
+		const layout = await inspectLayout(disk);
+		return { path, controller, disk, layout, warnings: checkOpenedDisk(disk, wanted) };
 	} catch (error) {
 		await disk.close();
 		if (!isVmdkError(error)) throw error;

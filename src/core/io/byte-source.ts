@@ -2,12 +2,33 @@
 
 import { VmdkError } from '../errors.js';
 
-/** Read-only random access to bytes. Offsets and lengths are in bytes. */
-export interface ByteSource {
+/**
+ * Random access that reads into the caller's buffer: the zero-copy path FUSE and `export` use
+ * (the FUSE export serves its files from these).
+ */
+export interface ReadTarget {
 	/** Total size in bytes. */
 	readonly sizeBytes: number;
+	/** Reads exactly `length` bytes at `offsetBytes` into `dest` at `destOffset`, or rejects. */
+	readInto(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void>;
+}
+
+/** Read-only random access to bytes. Offsets and lengths are in bytes. */
+export interface ByteSource extends ReadTarget {
 	/** Resolves with exactly `length` bytes or rejects; short reads are errors. */
 	read(offsetBytes: number, length: number): Promise<Uint8Array>;
+}
+
+/** `read` for a source whose own call is `readInto`: a new buffer, filled by it. */
+export async function readToNewBuffer(
+	source: ReadTarget,
+	offsetBytes: number,
+	length: number,
+): Promise<Uint8Array> {
+	checkRange(offsetBytes, length, source.sizeBytes);
+	const out = new Uint8Array(length);
+	await source.readInto(offsetBytes, out, 0, length);
+	return out;
 }
 
 /** A ByteSource over bytes in memory (tests, small descriptors, decompressed grains). */
@@ -22,36 +43,32 @@ export class MemoryByteSource implements ByteSource {
 		checkRange(offsetBytes, length, this.sizeBytes);
 		return Promise.resolve(this.bytes.subarray(offsetBytes, offsetBytes + length));
 	}
+	async readInto(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {
+		checkRange(offsetBytes, length, this.sizeBytes);
+		checkRange(destOffset, length, dest.length);
+		dest.set(this.bytes.subarray(offsetBytes, offsetBytes + length), destOffset);
+	}
 }
 
-/** A window onto another source (a partition, an embedded structure). */
-export class SliceByteSource implements ByteSource {
-	private readonly inner: ByteSource;
-	readonly startBytes: number;
-	readonly sizeBytes: number;
-	constructor(inner: ByteSource, startBytes: number, sizeBytes: number) {
-		this.inner = inner;
-		this.startBytes = startBytes;
-		this.sizeBytes = sizeBytes;
-		checkRange(startBytes, sizeBytes, inner.sizeBytes);
-	}
-	read(offsetBytes: number, length: number): Promise<Uint8Array> {
-		checkRange(offsetBytes, length, this.sizeBytes);
-		return this.inner.read(this.startBytes + offsetBytes, length);
-	}
+/** True when [offset, offset+length) lies within [0, size) and both are safe integers. */
+export function isRangeInside(offsetBytes: number, length: number, sizeBytes: number): boolean {
+	return (
+		Number.isSafeInteger(offsetBytes) &&
+		Number.isSafeInteger(length) &&
+		offsetBytes >= 0 &&
+		length >= 0 &&
+		offsetBytes + length <= sizeBytes
+	);
+}
+
+/** The RangeError of a read of [offset, offset+length) from a source of `sizeBytes`. */
+export function outOfRange(offsetBytes: number, length: number, sizeBytes: number): RangeError {
+	return new RangeError(`read of ${length} bytes at ${offsetBytes} is outside 0..${sizeBytes}`);
 }
 
 /** Throws a RangeError unless [offset, offset+length) lies within [0, size). */
 export function checkRange(offsetBytes: number, length: number, sizeBytes: number): void {
-	if (
-		!Number.isSafeInteger(offsetBytes) ||
-		!Number.isSafeInteger(length) ||
-		offsetBytes < 0 ||
-		length < 0 ||
-		offsetBytes + length > sizeBytes
-	) {
-		throw new RangeError(`read of ${length} bytes at ${offsetBytes} is outside 0..${sizeBytes}`);
-	}
+	if (!isRangeInside(offsetBytes, length, sizeBytes)) throw outOfRange(offsetBytes, length, sizeBytes);
 }
 
 /**
@@ -65,13 +82,7 @@ export function assertReadInRange(
 	what: string,
 	file: string | undefined,
 ): void {
-	if (
-		!Number.isSafeInteger(offsetBytes) ||
-		!Number.isSafeInteger(length) ||
-		offsetBytes < 0 ||
-		length < 0 ||
-		offsetBytes + length > sizeBytes
-	) {
+	if (!isRangeInside(offsetBytes, length, sizeBytes)) {
 		throw new VmdkError(
 			'VMDK_OUT_OF_RANGE',
 			`read of ${length} bytes at ${offsetBytes} is outside ${what} (${sizeBytes} bytes)`,

@@ -17,14 +17,11 @@
  *   is refused rather than read as holes.
  */
 import { VmdkError, type ErrorLocation } from '../errors.js';
-import type { ExtentReader, Run, RunKind } from '../disk/extent-reader.js';
 import { checkLimit, Limits } from '../io/limits.js';
 import { assertOffset, Reader } from '../io/reader.js';
 import { SECTOR_SIZE_BYTES } from '../io/safe-number.js';
-import { assertReadInRange } from '../io/byte-source.js';
 import type { RandomAccessFile } from '../platform.js';
-import { walkGrainRun } from './grain-run.js';
-import { LruCache, loadThroughCache } from './lru-cache.js';
+import { EsxSparseExtent, type DecodedGrainTable, type EsxSparseOpenOptions } from './esx-sparse-extent.js';
 
 /** `'COWD'` as the first four bytes, read as a little-endian u32 (QEMU: `VMDK3_MAGIC`). */
 export const COWD_MAGIC = 0x44574f43;
@@ -172,12 +169,6 @@ export function parseCowdHeader(bytes: Uint8Array, file?: string): CowdHeader {
 	};
 }
 
-/** Options for opening an extent. */
-export interface EsxSparseOpenOptions {
-	/** Grain tables kept in memory (LRU); at least 1. */
-	readonly gtCacheEntries?: number;
-}
-
 /**
  * Opens a COWD extent. Reads and checks the header and the grain directory; grain tables are
  * read on demand. The returned reader owns `file` (its `close()` closes it); on failure the file
@@ -226,116 +217,42 @@ export async function openCowdExtent(
 	);
 }
 
-/** One grain table, decoded: byte offset of each grain in the file, 0 = unallocated. */
-type GrainTable = Float64Array;
-
 /** A COWD extent as an ExtentReader. Unallocated grains are `unallocated` runs. */
-export class CowdExtent implements ExtentReader {
+export class CowdExtent extends EsxSparseExtent {
 	/** The parsed header. */
 	readonly header: CowdHeader;
-	/** Capacity in bytes. */
-	readonly sizeBytes: number;
-	/** Grain size in bytes. */
-	readonly grainSizeBytes: number;
-	private readonly file: RandomAccessFile;
-	/** Byte offset of each grain table in the file; 0 = not allocated. */
-	private readonly gtOffsetsBytes: Float64Array;
-	private readonly cache: LruCache<number, Promise<GrainTable>>;
 
 	constructor(file: RandomAccessFile, header: CowdHeader, gtOffsetsBytes: Float64Array, cacheLimit: number) {
-		this.file = file;
+		super(file, {
+			sizeBytes: header.capacitySectors * SECTOR_SIZE_BYTES,
+			grainSizeBytes: header.grainSizeSectors * SECTOR_SIZE_BYTES,
+			entriesPerTable: COWD_GT_ENTRIES,
+			tableSizeBytes: COWD_GT_SIZE_BYTES,
+			gtOffsetsBytes,
+			cacheLimit,
+			what: 'the COWD extent',
+		});
 		this.header = header;
-		this.gtOffsetsBytes = gtOffsetsBytes;
-		this.cache = new LruCache({ maxEntries: Math.max(1, Math.floor(cacheLimit)) });
-		this.sizeBytes = header.capacitySectors * SECTOR_SIZE_BYTES;
-		this.grainSizeBytes = header.grainSizeSectors * SECTOR_SIZE_BYTES;
 	}
 
-	async mapRun(offsetBytes: number, maxBytes: number): Promise<Run> {
-		this.checkRange(offsetBytes, 1);
-		return walkGrainRun(
-			{
-				sizeBytes: this.sizeBytes,
-				grainSizeBytes: this.grainSizeBytes,
-				entriesPerTable: COWD_GT_ENTRIES,
-				hasTable: (gdIndex) => this.gtOffsetsBytes[gdIndex] !== 0,
-				isCached: (gdIndex) => this.cache.has(gdIndex),
-				table: (gdIndex) => this.grainTable(gdIndex),
-				kindOf: (table: GrainTable, index): RunKind => ((table[index] ?? 0) === 0 ? 'unallocated' : 'data'),
-			},
-			offsetBytes,
-			maxBytes,
-		);
-	}
-
-	async readData(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {
-		this.checkRange(offsetBytes, length);
-		const endBytes = offsetBytes + length;
-		let posBytes = offsetBytes;
-		while (posBytes < endBytes) {
-			const grain = Math.floor(posBytes / this.grainSizeBytes);
-			const physBytes = await this.grainOffset(grain, posBytes);
-			const startPhys = physBytes + (posBytes - grain * this.grainSizeBytes);
-			let runBytes = Math.min(endBytes, (grain + 1) * this.grainSizeBytes) - posBytes;
-			// Merge following grains that sit right after this one in the file into one read.
-			let next = grain + 1;
-			while (posBytes + runBytes < endBytes) {
-				const nextPhys = await this.grainOffset(next, posBytes + runBytes);
-				if (nextPhys !== startPhys + runBytes) break;
-				runBytes += Math.min(this.grainSizeBytes, endBytes - (posBytes + runBytes));
-				next++;
-			}
-			await this.file.readInto(startPhys, dest, destOffset + (posBytes - offsetBytes), runBytes);
-			posBytes += runBytes;
-		}
-	}
-
-	async close(): Promise<void> {
-		this.cache.clear();
-		await this.file.close();
-	}
-
-	/** File offset of an allocated grain; throws if the caller asked for an unallocated one. */
-	private async grainOffset(grain: number, atBytes: number): Promise<number> {
-		const gdIndex = Math.floor(grain / COWD_GT_ENTRIES);
-		if (this.gtOffsetsBytes[gdIndex] !== 0) {
-			const table = await this.grainTable(gdIndex);
-			const phys = table[grain % COWD_GT_ENTRIES] ?? 0;
-			if (phys !== 0) return phys;
-		}
-		throw new RangeError(`readData at byte ${atBytes} of ${this.file.path}: grain ${grain} is not allocated`);
-	}
-
-	/** The decoded grain table `gdIndex` (allocated), from the cache or the file. */
-	private grainTable(gdIndex: number): Promise<GrainTable> {
-		return loadThroughCache(this.cache, gdIndex, () => this.loadGrainTable(gdIndex));
-	}
-
-	private async loadGrainTable(gdIndex: number): Promise<GrainTable> {
-		const gtOffsetBytes = this.gtOffsetsBytes[gdIndex] ?? 0;
-		const raw = new Uint8Array(COWD_GT_SIZE_BYTES);
-		await this.file.readInto(gtOffsetBytes, raw, 0, raw.length);
-		const view = new DataView(raw.buffer);
+	/** Each entry is a sector; a grain there must lie wholly inside the file, after the header. */
+	protected decodeTable(gdIndex: number, raw: DataView, gtAtBytes: number): DecodedGrainTable {
 		const table = new Float64Array(COWD_GT_ENTRIES);
 		const fileSize = this.file.sizeBytes;
 		for (let i = 0; i < COWD_GT_ENTRIES; i++) {
-			const sector = view.getUint32(i * COWD_ENTRY_SIZE_BYTES, true);
+			const sector = raw.getUint32(i * COWD_ENTRY_SIZE_BYTES, true);
 			if (sector === 0) continue;
 			const phys = sector * SECTOR_SIZE_BYTES;
 			if (phys < COWD_HEADER_SIZE_BYTES || phys + this.grainSizeBytes > fileSize) {
 				throw new VmdkError(
 					'VMDK_CORRUPT',
 					`COWD grain table ${gdIndex} entry ${i} points at sector ${sector}, a grain of ${this.grainSizeBytes} bytes there is outside the file (${fileSize} bytes) or inside the header`,
-					{ file: this.file.path, offsetBytes: gtOffsetBytes + i * COWD_ENTRY_SIZE_BYTES },
+					{ file: this.file.path, offsetBytes: gtAtBytes + i * COWD_ENTRY_SIZE_BYTES },
 				);
 			}
 			table[i] = phys;
 		}
 		return table;
-	}
-
-	private checkRange(offsetBytes: number, length: number): void {
-		assertReadInRange(offsetBytes, length, this.sizeBytes, 'the COWD extent', this.file.path);
 	}
 }
 

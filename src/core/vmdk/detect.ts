@@ -76,7 +76,7 @@ export function describeNonVmdk(first: Uint8Array): string {
 	if (text.startsWith('7z\u00bc\u00af\u0027\u001c'))
 		return 'a 7-Zip archive (extract the .vmdk from it first)';
 	if (ascii(first.subarray(257, 262)) === 'ustar') {
-		return 'a tar archive (an .ova? extract the .vmdk from it first)';
+		return 'a tar archive (an OVA appliance? name it .ova to open it in place)';
 	}
 	if (ascii(first.subarray(3, 11)) === 'NTFS    ') return 'a raw NTFS filesystem image';
 	if (readU16le(first, 1080) === 0xef53) return 'a raw ext2/3/4 filesystem image';

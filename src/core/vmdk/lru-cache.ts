@@ -90,21 +90,65 @@ export class LruCache<K, V> {
 }
 
 /**
- * The cached promise for `key`, or `load()` started and cached. Concurrent callers share one
- * load; a load that rejects is dropped so that the next call tries again (and fails the same way
- * on a damaged file, rather than caching the failure forever).
+ * Loaded values in a bounded LRU, plus the loads in flight: concurrent callers asking for a key
+ * being loaded share one load. A load that rejects is not kept, so the next call tries again
+ * (and fails the same way on a damaged file, rather than caching the failure forever).
+ * Grain tables and inflated grains are cached with it.
  */
-export function loadThroughCache<K, V>(
-	cache: LruCache<K, Promise<V>>,
-	key: K,
-	load: () => Promise<V>,
-): Promise<V> {
-	const cached = cache.get(key);
-	if (cached !== undefined) return cached;
-	const loading = load();
-	cache.set(key, loading);
-	loading.catch(() => {
-		if (cache.has(key) && cache.get(key) === loading) cache.delete(key);
-	});
-	return loading;
+export class LoadingCache<K, V> {
+	private readonly values: LruCache<K, V>;
+	private readonly loads = new Map<K, Promise<V>>();
+
+	constructor(options: LruCacheOptions<V>) {
+		this.values = new LruCache(options);
+	}
+
+	/** The loaded value for `key`, marking it most recently used; undefined when not loaded. No I/O. */
+	peek(key: K): V | undefined {
+		return this.values.get(key);
+	}
+
+	/** True if `key` is loaded (does not change the order). */
+	has(key: K): boolean {
+		return this.values.has(key);
+	}
+
+	/** True if `key` is loaded or being loaded. */
+	hasOrLoading(key: K): boolean {
+		return this.values.has(key) || this.loads.has(key);
+	}
+
+	/** The value for `key`: loaded, joined while loading, or loaded now with `load`. */
+	get(key: K, load: () => Promise<V>): Promise<V> {
+		const value = this.values.get(key);
+		if (value !== undefined) return Promise.resolve(value);
+		return this.loads.get(key) ?? this.track(key, load());
+	}
+
+	/**
+	 * Registers `loading` as the load of `key` and caches its value when it resolves. A read that
+	 * fetches several keys at once tracks one promise per key this way.
+	 */
+	track(key: K, loading: Promise<V>): Promise<V> {
+		const tracked = loading.then(
+			(value) => {
+				if (this.loads.get(key) === tracked) this.loads.delete(key);
+				this.values.set(key, value);
+				return value;
+			},
+			(error: unknown) => {
+				if (this.loads.get(key) === tracked) this.loads.delete(key);
+				throw error;
+			},
+		);
+		// A load nobody waits for (the rest of a batch) must not surface as an unhandled rejection.
+		tracked.catch(() => undefined);
+		this.loads.set(key, tracked);
+		return tracked;
+	}
+
+	/** Drops every loaded value (loads in flight finish and are cached). */
+	clear(): void {
+		this.values.clear();
+	}
 }

@@ -15,6 +15,11 @@
  * - A sparse extent whose capacity exceeds its extent line is read up to the line's size; one
  *   smaller than its line is corrupt.
  * - A layer has a parent when its descriptor has `parentFileNameHint`.
+ * - Paths through an `.ova` (`app.ova/disk1.vmdk`) are read in place (`ova/archive-platform.ts`).
+ *   A disk inside an archive may only use files of that archive: an extent or parent outside it
+ *   is refused (`OVF_UNSAFE_REFERENCE`), since an appliance is meant to be self-contained and
+ *   its descriptors come from whoever made the download.
+ * - The `.ova` or `.ovf` itself opens its one disk; with several disks the error lists them.
  */
 import { ConcatExtents } from '../disk/concat-extents.js';
 import { ZeroExtentReader, type ExtentReader } from '../disk/extent-reader.js';
@@ -24,12 +29,15 @@ import { Limits, checkLimit } from '../io/limits.js';
 import {
 	basename,
 	dirname,
+	extensionOf,
 	isAbsolutePath,
 	isWindowsAbsolute,
 	joinPath,
 	normalizePath,
 } from '../io/paths.js';
 import { SECTOR_SIZE_BYTES, sectorsToBytes } from '../io/safe-number.js';
+import { openAppliance } from '../ova/appliance.js';
+import { ARCHIVE_EXTENSIONS, splitArchivePath, withArchives } from '../ova/archive-platform.js';
 import type { DirEntry, DiskPlatform, RandomAccessFile } from '../platform.js';
 import { openCowdExtent } from './cowd-extent.js';
 import { canonicalCreateType, isRawDeviceCreateType } from './create-types.js';
@@ -43,9 +51,10 @@ import {
 import { DETECT_PREFIX_BYTES, describeNonVmdk, detectVmdkKind } from './detect.js';
 import { FilePool } from './file-pool.js';
 import { FlatExtentReader, NoAccessExtentReader, WindowExtentReader } from './flat-extent.js';
-import { openHostedSparseExtent, readEmbeddedDescriptor, readSparseHeader } from './hosted-sparse-extent.js';
+import { openHostedSparseExtent } from './hosted-sparse-extent.js';
 import { cidMismatch, resolveParent } from './parent-chain.js';
 import { openSeSparseExtent } from './sesparse-extent.js';
+import { readEmbeddedDescriptor, readSparseHeader } from './sparse-header.js';
 
 /** How `openDisk` treats snapshot chains and raw devices. */
 export interface OpenDiskOptions {
@@ -67,6 +76,8 @@ interface OpenContext {
 	readonly options: OpenDiskOptions;
 	/** Bounds the open extent files of the whole chain. */
 	readonly pool: FilePool;
+	/** The archive the disk is in, whose files alone it may use; undefined outside archives. */
+	readonly archive: string | undefined;
 }
 
 /** One opened image of the chain, before it becomes a DiskLayer. */
@@ -83,14 +94,23 @@ interface OpenedImage {
  */
 export async function openDisk(
 	path: string,
-	platform: DiskPlatform,
+	rawPlatform: DiskPlatform,
 	options: OpenDiskOptions = {},
 ): Promise<VirtualDisk> {
+	const platform = withArchives(rawPlatform);
+	const ext = extensionOf(path);
+	if (ext === 'ovf' || (ARCHIVE_EXTENSIONS.includes(ext) && (await platform.fileExists(path)))) {
+		return openDisk(await onlyApplianceDisk(path, platform), platform, options);
+	}
+	const split = splitArchivePath(path);
+	const archive =
+		split !== undefined && (await platform.fileExists(split.archive)) ? split.archive : undefined;
 	const ctx: OpenContext = {
 		platform,
 		options,
 		pool: new FilePool(platform, options.maxOpenFiles),
 		liveWarnings: [],
+		archive,
 	};
 	const layers: DiskLayer[] = [];
 	const warnings: string[] = [];
@@ -159,6 +179,26 @@ export async function openDisk(
 		throw error;
 	}
 	return new VirtualDisk(layers, warnings, ctx.liveWarnings);
+}
+
+/** The path of an appliance's only disk; throws its problem, or the list when it has several. */
+async function onlyApplianceDisk(path: string, platform: DiskPlatform): Promise<string> {
+	const appliance = await openAppliance(path, platform);
+	const [only, ...others] = appliance.disks;
+	if (only === undefined) {
+		throw new VmdkError('OVF_MISSING_FILE', 'the appliance has no disk with a file', {
+			file: appliance.ovfPath,
+		});
+	}
+	if (others.length > 0) {
+		throw new VmdkError(
+			'VMDK_NOT_VMDK',
+			`the appliance has ${appliance.disks.length} disks; open one of them: ${appliance.disks.map((d) => d.path).join(', ')}`,
+			{ file: path },
+		);
+	}
+	if (only.problem !== undefined) throw only.problem;
+	return only.path;
 }
 
 /** Opens one image: its descriptor (text or embedded) and its extents. */
@@ -385,6 +425,13 @@ async function openCheckedFile(
 ): Promise<RandomAccessFile> {
 	const wanted =
 		descriptorPath === undefined ? '' : ` (extent on line ${lineNumber ?? 0} of ${descriptorPath})`;
+	if (ctx.archive !== undefined && !path.startsWith(`${ctx.archive}/`)) {
+		throw new VmdkError(
+			'OVF_UNSAFE_REFERENCE',
+			`a disk inside ${ctx.archive} names ${role === 'disk' ? 'a parent' : 'an extent'} outside the archive${wanted}; it was not opened`,
+			{ file: path },
+		);
+	}
 	if (ctx.options.allowRawDevices !== true) {
 		const special = path.startsWith('/dev/') ? 'device' : await nonRegularKind(path, ctx.platform);
 		if (special === 'folder') {

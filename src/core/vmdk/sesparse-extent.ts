@@ -21,15 +21,17 @@
  * are loaded lazily into a bounded LRU cache and validated as they are loaded.
  */
 import { VmdkError, type ErrorLocation } from '../errors.js';
-import type { ExtentReader, Run, RunKind } from '../disk/extent-reader.js';
 import { checkLimit, Limits } from '../io/limits.js';
 import { assertOffset, Reader } from '../io/reader.js';
 import { SECTOR_SIZE_BYTES, sectorsToBytes, toSafeNumber } from '../io/safe-number.js';
-import { assertReadInRange } from '../io/byte-source.js';
 import type { RandomAccessFile } from '../platform.js';
-import { walkGrainRun } from './grain-run.js';
-import { LruCache, loadThroughCache } from './lru-cache.js';
-import type { EsxSparseOpenOptions } from './cowd-extent.js';
+import {
+	EsxSparseExtent,
+	GRAIN_UNALLOCATED,
+	type DecodedGrainTable,
+	type EsxSparseOpenOptions,
+} from './esx-sparse-extent.js';
+import { GRAIN_ZEROS } from './grain-reads.js';
 
 /** Const-header magic, a little-endian u64 at byte 0 (QEMU: `SESPARSE_CONST_HEADER_MAGIC`). */
 export const SESPARSE_CONST_MAGIC = 0xcafebaben;
@@ -360,133 +362,55 @@ export interface SeSparseLayout {
 	readonly cacheLimit: number;
 }
 
-/**
- * A decoded grain table: for each entry, a file byte offset for allocated grains (> 0), or
- * `ZERO_ENTRY` / `UNALLOCATED_ENTRY`.
- */
-type GrainTable = Float64Array;
-const UNALLOCATED_ENTRY = 0;
-const ZERO_ENTRY = -1;
-
 /** A seSparse extent as an ExtentReader. */
-export class SeSparseExtent implements ExtentReader {
+export class SeSparseExtent extends EsxSparseExtent {
 	/** The const header. */
 	readonly header: SeSparseConstHeader;
 	/** The volatile header. */
 	readonly volatileHeader: SeSparseVolatileHeader;
-	/** Capacity in bytes. */
-	readonly sizeBytes: number;
-	/** Grain size in bytes (4096). */
-	readonly grainSizeBytes: number;
-	private readonly file: RandomAccessFile;
-	private readonly layout: SeSparseLayout;
-	private readonly cache: LruCache<number, Promise<GrainTable>>;
+	/** Byte offset of the grains region. */
+	private readonly grainsAtBytes: number;
 
 	constructor(file: RandomAccessFile, layout: SeSparseLayout) {
-		this.file = file;
-		this.layout = layout;
+		super(file, {
+			sizeBytes: layout.header.capacitySectors * SECTOR_SIZE_BYTES,
+			grainSizeBytes: SESPARSE_GRAIN_SIZE_SECTORS * SECTOR_SIZE_BYTES,
+			entriesPerTable: SESPARSE_GT_ENTRIES,
+			tableSizeBytes: SESPARSE_GT_ENTRIES * SESPARSE_ENTRY_SIZE_BYTES,
+			gtOffsetsBytes: layout.gtOffsetsBytes,
+			cacheLimit: layout.cacheLimit,
+			what: 'the seSparse extent',
+		});
 		this.header = layout.header;
 		this.volatileHeader = layout.volatileHeader;
-		this.cache = new LruCache({ maxEntries: Math.max(1, Math.floor(layout.cacheLimit)) });
-		this.sizeBytes = layout.header.capacitySectors * SECTOR_SIZE_BYTES;
-		this.grainSizeBytes = SESPARSE_GRAIN_SIZE_SECTORS * SECTOR_SIZE_BYTES;
+		this.grainsAtBytes = layout.grainsAtBytes;
 	}
 
-	async mapRun(offsetBytes: number, maxBytes: number): Promise<Run> {
-		this.checkRange(offsetBytes, 1);
-		return walkGrainRun(
-			{
-				sizeBytes: this.sizeBytes,
-				grainSizeBytes: this.grainSizeBytes,
-				entriesPerTable: SESPARSE_GT_ENTRIES,
-				hasTable: (gdIndex) => this.layout.gtOffsetsBytes[gdIndex] !== 0,
-				isCached: (gdIndex) => this.cache.has(gdIndex),
-				table: (gdIndex) => this.grainTable(gdIndex),
-				kindOf: (table: GrainTable, index): RunKind => entryKind(table[index] ?? UNALLOCATED_ENTRY),
-			},
-			offsetBytes,
-			maxBytes,
-		);
-	}
-
-	async readData(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {
-		this.checkRange(offsetBytes, length);
-		const endBytes = offsetBytes + length;
-		let posBytes = offsetBytes;
-		while (posBytes < endBytes) {
-			const grain = Math.floor(posBytes / this.grainSizeBytes);
-			const entry = await this.entry(grain);
-			const grainEndBytes = Math.min(endBytes, (grain + 1) * this.grainSizeBytes);
-			if (entry === ZERO_ENTRY) {
-				dest.fill(0, destOffset + (posBytes - offsetBytes), destOffset + (grainEndBytes - offsetBytes));
-				posBytes = grainEndBytes;
-				continue;
-			}
-			if (entry === UNALLOCATED_ENTRY) {
-				throw new RangeError(
-					`readData at byte ${posBytes} of ${this.file.path}: grain ${grain} is not allocated`,
-				);
-			}
-			const startPhys = entry + (posBytes - grain * this.grainSizeBytes);
-			let runBytes = grainEndBytes - posBytes;
-			// Merge following grains stored right after this one into one read.
-			let next = grain + 1;
-			while (posBytes + runBytes < endBytes) {
-				if ((await this.entry(next)) !== startPhys + runBytes) break;
-				runBytes += Math.min(this.grainSizeBytes, endBytes - (posBytes + runBytes));
-				next++;
-			}
-			await this.file.readInto(startPhys, dest, destOffset + (posBytes - offsetBytes), runBytes);
-			posBytes += runBytes;
-		}
-	}
-
-	async close(): Promise<void> {
-		this.cache.clear();
-		await this.file.close();
-	}
-
-	/** The decoded grain-table entry of `grain`. */
-	private async entry(grain: number): Promise<number> {
-		const gdIndex = Math.floor(grain / SESPARSE_GT_ENTRIES);
-		if (this.layout.gtOffsetsBytes[gdIndex] === 0) return UNALLOCATED_ENTRY;
-		const table = await this.grainTable(gdIndex);
-		return table[grain % SESPARSE_GT_ENTRIES] ?? UNALLOCATED_ENTRY;
-	}
-
-	/** The decoded grain table `gdIndex` (allocated), from the cache or the file. */
-	private grainTable(gdIndex: number): Promise<GrainTable> {
-		return loadThroughCache(this.cache, gdIndex, () => this.loadGrainTable(gdIndex));
-	}
-
-	private async loadGrainTable(gdIndex: number): Promise<GrainTable> {
-		const gtAt = this.layout.gtOffsetsBytes[gdIndex] ?? 0;
-		const raw = new Uint8Array(SESPARSE_GT_ENTRIES * SESPARSE_ENTRY_SIZE_BYTES);
-		await this.file.readInto(gtAt, raw, 0, raw.length);
-		const view = new DataView(raw.buffer);
+	/** Each entry is a u64 with its kind in the top nibble (see the module comment). */
+	protected decodeTable(gdIndex: number, raw: DataView, gtAtBytes: number): DecodedGrainTable {
 		const table = new Float64Array(SESPARSE_GT_ENTRIES);
 		const fileSize = this.file.sizeBytes;
 		for (let i = 0; i < SESPARSE_GT_ENTRIES; i++) {
-			const lo = view.getUint32(i * SESPARSE_ENTRY_SIZE_BYTES, true);
-			const hi = view.getUint32(i * SESPARSE_ENTRY_SIZE_BYTES + 4, true);
-			const entryAt = gtAt + i * SESPARSE_ENTRY_SIZE_BYTES;
+			const lo = raw.getUint32(i * SESPARSE_ENTRY_SIZE_BYTES, true);
+			const hi = raw.getUint32(i * SESPARSE_ENTRY_SIZE_BYTES + 4, true);
+			const entryAt = gtAtBytes + i * SESPARSE_ENTRY_SIZE_BYTES;
 			const kindNibble = hi >>> 28;
 			switch (kindNibble) {
 				case SeSparseGteKind.UNALLOCATED:
 					if (lo !== 0 || hi !== 0)
 						throw this.badEntry(gdIndex, i, hi, lo, entryAt, 'an unallocated entry must be 0');
-					table[i] = UNALLOCATED_ENTRY;
+					table[i] = GRAIN_UNALLOCATED;
 					break;
 				case SeSparseGteKind.UNMAPPED:
 				case SeSparseGteKind.ZERO:
-					table[i] = ZERO_ENTRY;
+					table[i] = GRAIN_ZEROS;
 					break;
 				case SeSparseGteKind.ALLOCATED: {
 					// Cluster = bits 48..59 as its low 12 bits, bits 0..47 above them.
 					const low12 = (hi >>> 16) & 0xfff;
 					const rest48 = (hi & 0xffff) * 2 ** 32 + lo;
 					const cluster = rest48 * 2 ** 12 + low12;
-					const physBytes = this.layout.grainsAtBytes + cluster * this.grainSizeBytes;
+					const physBytes = this.grainsAtBytes + cluster * this.grainSizeBytes;
 					// Region sizes are not checked (QEMU does not either); the file size is what matters.
 					if (!Number.isSafeInteger(physBytes) || physBytes + this.grainSizeBytes > fileSize) {
 						throw this.badEntry(
@@ -515,15 +439,6 @@ export class SeSparseExtent implements ExtentReader {
 			offsetBytes: at,
 		});
 	}
-
-	private checkRange(offsetBytes: number, length: number): void {
-		assertReadInRange(offsetBytes, length, this.sizeBytes, 'the seSparse extent', this.file.path);
-	}
-}
-
-function entryKind(entry: number): RunKind {
-	if (entry === UNALLOCATED_ENTRY) return 'unallocated';
-	return entry === ZERO_ENTRY ? 'zero' : 'data';
 }
 
 /** Start of a region in bytes; every region we read lies after the const header. */

@@ -4,11 +4,13 @@
  * pieces, hosted snapshots and streamOptimized. Layout: FORMAT-NOTES.md §2 (VMware Virtual Disk
  * Format 1.1 §"Hosted Sparse Extent Header"; QEMU block/vmdk.c `VMDK4Header`). Every field is
  * validated here (STYLE §19) except those that need the file size, which the extent checks.
+ * Also reads the header and the embedded descriptor from an extent file.
  */
 import { VmdkError, type ErrorLocation } from '../errors.js';
 import { Limits, checkLimit } from '../io/limits.js';
 import { Reader, assertOffset } from '../io/reader.js';
-import { toSafeNumber } from '../io/safe-number.js';
+import { SECTOR_SIZE_BYTES, toSafeNumber } from '../io/safe-number.js';
+import type { RandomAccessFile } from '../platform.js';
 
 /** 'KDMV' read as u32le (the bytes on disk are `K D M V`). */
 export const KDMV_MAGIC = 0x564d444b;
@@ -218,6 +220,46 @@ export function parseSparseHeader(bytes: Uint8Array, location: ErrorLocation = {
 		zeroedGrainGte: (flags & SparseFlag.ZEROED_GRAIN_GTE) !== 0,
 		gdEntries: Math.ceil(capacitySectors / grainsPerGd),
 	};
+}
+
+/** Reads and validates the header at byte 0 (for streamOptimized this may say GD_AT_END). */
+export async function readSparseHeader(file: RandomAccessFile): Promise<SparseExtentHeader> {
+	// Read what is there so that a short file fails on the exact field it cuts off.
+	const bytes = new Uint8Array(Math.min(SPARSE_HEADER_SIZE_BYTES, file.sizeBytes));
+	await file.readInto(0, bytes, 0, bytes.length);
+	return parseSparseHeader(bytes, { file: file.path, offsetBytes: 0 });
+}
+
+/**
+ * The embedded text descriptor of a monolithic sparse extent: the bytes of its area up to the
+ * first NUL, or null when `descriptorOffset` is 0. Rejects with VMDK_LIMIT above
+ * Limits.DESCRIPTOR_MAX_BYTES and VMDK_TRUNCATED when the area runs past the end of the file.
+ */
+export async function readEmbeddedDescriptor(
+	file: RandomAccessFile,
+	header: SparseExtentHeader,
+): Promise<Uint8Array | null> {
+	if (header.descriptorOffsetSectors === 0) return null;
+	const offsetBytes = header.descriptorOffsetSectors * SECTOR_SIZE_BYTES;
+	const location = { file: file.path, offsetBytes };
+	checkLimit(
+		'descriptor',
+		header.descriptorSizeSectors * SECTOR_SIZE_BYTES,
+		Limits.DESCRIPTOR_MAX_BYTES,
+		location,
+	);
+	const sizeBytes = header.descriptorSizeSectors * SECTOR_SIZE_BYTES;
+	if (offsetBytes + sizeBytes > file.sizeBytes) {
+		throw new VmdkError(
+			'VMDK_TRUNCATED',
+			`embedded descriptor (${sizeBytes} bytes) runs past the end of the file (${file.sizeBytes} bytes)`,
+			location,
+		);
+	}
+	const bytes = new Uint8Array(sizeBytes);
+	await file.readInto(offsetBytes, bytes, 0, sizeBytes);
+	const nul = bytes.indexOf(0);
+	return nul < 0 ? bytes : bytes.subarray(0, nul);
 }
 
 /** `0x564d444b`-style hex of a u32 (STYLE §21). */

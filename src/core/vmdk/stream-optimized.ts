@@ -36,6 +36,14 @@ export const StreamMarkerType = {
 /** Bytes before a grain's compressed data: u64 LBA (sectors) + u32 compressed size (bytes). */
 export const GRAIN_MARKER_HEADER_BYTES = 12;
 
+/**
+ * Largest compressed size a grain of `grainBytes` can plausibly have: deflate expands
+ * incompressible data only a little, so anything bigger is garbage, not a grain.
+ */
+export function maxCompressedGrainBytes(grainBytes: number): number {
+	return 2 * grainBytes + 4096;
+}
+
 /** A metadata marker fills one sector; its table (if any) starts in the next sector. */
 export const METADATA_MARKER_SIZE_BYTES = SECTOR_SIZE_BYTES;
 
@@ -144,8 +152,7 @@ export async function scanStreamMarkers(
 ): Promise<MarkerScanResult> {
 	const tables = new Map<number, Uint32Array>();
 	const grainBytes = header.grainSizeSectors * SECTOR_SIZE_BYTES;
-	// Deflate output is never much larger than its input; anything bigger is garbage.
-	const maxCompressedBytes = 2 * grainBytes + 4096;
+	const maxCompressedBytes = maxCompressedGrainBytes(grainBytes);
 	const fileSize = file.sizeBytes;
 	let window = new Uint8Array(0);
 	let windowAt = 0;

@@ -19,10 +19,18 @@
  * - Folder scan: a VMDK is top-level unless another descriptor names it as an extent or as its
  *   parent, or it is a binary extent without an embedded descriptor (split `-s001`, `-flat`,
  *   COWD `-delta`, `-sesparse`). Names are compared by file name, case-insensitively.
+ * - An `.ova` file, an `.ovf`, or a folder holding an `.ovf` (and no `.vmx`/`.vbox`) is an OVF
+ *   appliance (`ova/appliance.ts`); its disks are paths inside the archive.
+ * - With a snapshot selector, a VMware VM's disks are those of that snapshot point
+ *   (`vmx/snapshot-point.ts`): each slot the snapshot recorded, at the file it froze. Disks of
+ *   the `.vmx` that the snapshot did not record (added later, or independent) are left out
+ *   with a warning. Any other kind of target refuses a selector (`VMX_SNAPSHOT_NOT_FOUND`).
  */
-import { isVmdkError } from '../errors.js';
+import { VmdkError, isVmdkError } from '../errors.js';
 import { Limits, checkLimit } from '../io/limits.js';
 import { basename, dirname, extensionOf, isAbsolutePath, isWindowsAbsolute, joinPath } from '../io/paths.js';
+import { openAppliance, type Appliance } from '../ova/appliance.js';
+import { ARCHIVE_EXTENSIONS, withArchives } from '../ova/archive-platform.js';
 import type { DirEntry, DiskPlatform } from '../platform.js';
 import { parseDescriptor, trimDescriptorPadding } from '../vmdk/descriptor.js';
 import { detectVmdkKind } from '../vmdk/detect.js';
@@ -30,6 +38,7 @@ import { SPARSE_HEADER_SIZE_BYTES, parseSparseHeader } from '../vmdk/sparse-head
 import { sectorsToBytes } from '../io/safe-number.js';
 import { UNLOCKED, mergeLockStates, readLocks, type LockState } from './lock-info.js';
 import { parseVbox, VBOX_MAX_BYTES, type VboxAttachment, type VboxFile } from './vbox-file.js';
+import { describeSnapshot, findSnapshotPoint, parseDiskNode, type SnapshotPoint } from './snapshot-point.js';
 import { parseVmsd, type SnapshotTree } from './vmsd-file.js';
 import {
 	VMX_MAX_BYTES,
@@ -66,6 +75,8 @@ export type OpenTarget =
 			readonly disks: readonly AttachedDisk[];
 			/** The `.vmsd` snapshot tree, or null if there is none (or it is unreadable: see warnings). */
 			readonly snapshots: SnapshotTree | null;
+			/** The snapshot point `disks` show, or null for the current state. */
+			readonly snapshot: SnapshotPoint | null;
 			/** VMware's `.lck` state; `src/host/node/lock-liveness.ts` says whether it is stale. */
 			readonly lock: LockState;
 			/** Things the user should know (missing disks, skipped devices, fallbacks). */
@@ -90,19 +101,54 @@ export type OpenTarget =
 			readonly disks: readonly AttachedDisk[];
 			/** Things skipped (non-VMDK media, unknown uuids) or missing. */
 			readonly warnings: readonly string[];
-	  };
+	  }
+	| Appliance;
+
+/** What `resolveOpenTarget` should pick. */
+export interface ResolveOptions {
+	/** A snapshot of a VMware VM, by uid or name: its disks instead of the current state. */
+	readonly snapshot?: string | undefined;
+}
 
 /** Most `.vmdk` files we examine in one folder. */
 export const FOLDER_MAX_VMDKS = 4096;
 /** Leading bytes read from each VMDK of a folder to tell descriptors from extents. */
 const SNIFF_BYTES = 4096;
 
-/** Resolves what `path` opens. Throws only when a named `.vmx` / `.vbox` is missing or malformed. */
-export async function resolveOpenTarget(path: string, platform: DiskPlatform): Promise<OpenTarget> {
+/**
+ * Resolves what `path` opens. Throws when a named `.vmx` / `.vbox` / `.ovf` / `.ova` is missing
+ * or malformed, and when a snapshot is asked for and cannot be found.
+ */
+export async function resolveOpenTarget(
+	path: string,
+	rawPlatform: DiskPlatform,
+	options: ResolveOptions = {},
+): Promise<OpenTarget> {
+	const platform = withArchives(rawPlatform);
+	const target = await resolveTarget(path, platform, options.snapshot);
+	if (options.snapshot !== undefined && target.kind !== 'vm') {
+		throw new VmdkError(
+			'VMX_SNAPSHOT_NOT_FOUND',
+			`is not a VMware VM, so it has no snapshots; --snapshot needs a .vmx, a .vmwarevm bundle or a VM folder`,
+			{ file: path },
+		);
+	}
+	return target;
+}
+
+async function resolveTarget(
+	path: string,
+	platform: DiskPlatform,
+	snapshot: string | undefined,
+): Promise<OpenTarget> {
 	const ext = extensionOf(path);
 	// .vmtx is a VM template: the same file format as .vmx.
-	if (ext === 'vmx' || ext === 'vmtx') return openVmx(path, platform, []);
+	if (ext === 'vmx' || ext === 'vmtx') return openVmx(path, platform, [], snapshot);
 	if (ext === 'vbox') return openVbox(path, platform, []);
+	if (ext === 'ovf') return openAppliance(path, platform);
+	// A folder that happens to be named x.ova is read as a folder.
+	if (ARCHIVE_EXTENSIONS.includes(ext) && (await platform.fileExists(path)))
+		return openAppliance(path, platform);
 	let entries: readonly DirEntry[];
 	try {
 		entries = await platform.listDir(path);
@@ -111,9 +157,14 @@ export async function resolveOpenTarget(path: string, platform: DiskPlatform): P
 	}
 	const files = entries.filter((e) => !e.isDirectory).map((e) => e.name);
 	const vmx = pickConfig(path, files, 'vmx');
-	if (vmx) return openVmx(joinPath(path, vmx.name), platform, vmx.warnings);
+	if (vmx) return openVmx(joinPath(path, vmx.name), platform, vmx.warnings, snapshot);
 	const vbox = pickConfig(path, files, 'vbox');
 	if (vbox) return openVbox(joinPath(path, vbox.name), platform, vbox.warnings);
+	const ovf = pickConfig(path, files, 'ovf');
+	if (ovf) {
+		const appliance = await openAppliance(joinPath(path, ovf.name), platform);
+		return { ...appliance, warnings: [...ovf.warnings, ...appliance.warnings] };
+	}
 	return scanFolder(path, entries, platform);
 }
 
@@ -139,7 +190,12 @@ function stem(name: string): string {
 
 // --- VMware ---------------------------------------------------------------------------------
 
-async function openVmx(vmxPath: string, platform: DiskPlatform, warnings: string[]): Promise<OpenTarget> {
+async function openVmx(
+	vmxPath: string,
+	platform: DiskPlatform,
+	warnings: string[],
+	snapshotSelector: string | undefined,
+): Promise<OpenTarget> {
 	const vmx = parseVmx(await platform.readSmallFile(vmxPath, VMX_MAX_BYTES), { file: vmxPath });
 	warnings.push(...vmx.warnings);
 	const vm = describeVmx(vmx);
@@ -153,19 +209,84 @@ async function openVmx(vmxPath: string, platform: DiskPlatform, warnings: string
 		if (resolved.warning) warnings.push(`${slot.controller}: ${resolved.warning}`);
 		disks.push({ ...slot, path: resolved.path, exists: resolved.exists });
 	}
-	const snapshots = await readSnapshots(
-		joinPath(folder, `${stem(basename(vmxPath))}.vmsd`),
-		platform,
-		warnings,
-	);
-	const lock = await readVmLocks(folder, disks, platform, warnings);
-	return { kind: 'vm', vmxPath, vm, disks, snapshots, lock, warnings };
+	const vmsdPath = joinPath(folder, `${stem(basename(vmxPath))}.vmsd`);
+	const snapshots = await readSnapshots(vmsdPath, platform, warnings, snapshotSelector !== undefined);
+	let snapshot: SnapshotPoint | null = null;
+	let shown = disks;
+	if (snapshotSelector !== undefined) {
+		if (snapshots === null) {
+			throw new VmdkError('VMX_SNAPSHOT_NOT_FOUND', `the VM has no snapshot tree (${basename(vmsdPath)})`, {
+				file: vmxPath,
+			});
+		}
+		snapshot = findSnapshotPoint(snapshots, snapshotSelector, { file: vmsdPath });
+		shown = await snapshotDisks(snapshot, disks, folder, vmsdPath, platform, warnings);
+	}
+	const lock = await readVmLocks(folder, shown, platform, warnings);
+	return { kind: 'vm', vmxPath, vm, disks: shown, snapshots, snapshot, lock, warnings };
 }
 
+/** The disks of a snapshot point: each slot it recorded, at the file it froze. */
+async function snapshotDisks(
+	point: SnapshotPoint,
+	current: readonly AttachedDisk[],
+	folder: string,
+	vmsdPath: string,
+	platform: DiskPlatform,
+	warnings: string[],
+): Promise<AttachedDisk[]> {
+	const { snapshot } = point;
+	const what = `snapshot ${describeSnapshot(snapshot)}`;
+	if (snapshot.disks.length === 0) {
+		throw new VmdkError('VMX_BAD_FILE', `${what} records no disks`, { file: vmsdPath });
+	}
+	const out: AttachedDisk[] = [];
+	for (const [k, recorded] of snapshot.disks.entries()) {
+		if (recorded.fileName === '') {
+			throw new VmdkError(
+				'VMX_BAD_FILE',
+				`${what}: disk ${k} (${recorded.node || 'no node'}) has no fileName`,
+				{
+					file: vmsdPath,
+				},
+			);
+		}
+		const slot = parseDiskNode(recorded.node) ?? { bus: 'other' as const, busNumber: 0, unitNumber: k };
+		const controller = parseDiskNode(recorded.node)
+			? recorded.node.trim().toLowerCase()
+			: recorded.node || `disk${k}`;
+		if (out.some((d) => d.controller === controller)) {
+			throw new VmdkError('VMX_BAD_FILE', `${what} records slot ${controller} twice`, { file: vmsdPath });
+		}
+		const resolved = await resolveFile(recorded.fileName, folder, [], platform);
+		if (resolved.warning) warnings.push(`${controller} at ${what}: ${resolved.warning}`);
+		const mode = current.find((d) => d.controller === controller)?.mode ?? 'persistent';
+		out.push({
+			controller,
+			...slot,
+			fileName: recorded.fileName,
+			path: resolved.path,
+			mode,
+			exists: resolved.exists,
+		});
+	}
+	for (const d of current) {
+		if (!out.some((o) => o.controller === d.controller)) {
+			const why = d.mode.startsWith('independent')
+				? 'independent disks are not part of snapshots'
+				: 'added after it';
+			warnings.push(`${d.controller} (${d.fileName}) is not part of ${what} (${why}); left out`);
+		}
+	}
+	return out.sort(compareDiskSlots);
+}
+
+/** The snapshot tree; a broken `.vmsd` is a warning, unless a snapshot of it was asked for. */
 async function readSnapshots(
 	vmsdPath: string,
 	platform: DiskPlatform,
 	warnings: string[],
+	required: boolean,
 ): Promise<SnapshotTree | null> {
 	if (!(await platform.fileExists(vmsdPath))) return null;
 	try {
@@ -173,7 +294,7 @@ async function readSnapshots(
 		warnings.push(...tree.warnings.map((w) => `${basename(vmsdPath)}: ${w}`));
 		return tree;
 	} catch (error) {
-		if (!isVmdkError(error)) throw error;
+		if (!isVmdkError(error) || required) throw error;
 		warnings.push(`snapshot tree not read: ${error.message}`);
 		return null;
 	}

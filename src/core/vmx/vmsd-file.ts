@@ -75,6 +75,12 @@ export function snapshotTreeOf(vmsd: VmxFile): SnapshotTree {
 		readSnapshot(vmsd, `snapshot${i}`, diskIndices.get(i) ?? [], warnings),
 	);
 	const uids = new Set(snapshots.map((s) => s.uid));
+	if (uids.size !== snapshots.length) {
+		for (const uid of uids) {
+			const count = snapshots.filter((s) => s.uid === uid).length;
+			if (count > 1) warnings.push(`snapshot uid ${uid} is described ${count} times`);
+		}
+	}
 	for (const s of snapshots) {
 		if (s.parentUid !== null && !uids.has(s.parentUid)) {
 			warnings.push(`snapshot ${s.uid} names parent ${s.parentUid}, which is not in the file`);

@@ -6,7 +6,8 @@
  * are listed with `unsupported` set. The filesystem probe is passed in.
  */
 import { isVmdkError } from '../errors.js';
-import { SliceByteSource, type ByteSource } from '../io/byte-source.js';
+import { PartitionView } from '../disk/partition-view.js';
+import type { ByteSource } from '../io/byte-source.js';
 import type { FilesystemInfo } from '../filesystems/types.js';
 import { readPartitionTable } from '../partitions/read-partition-table.js';
 import { LVM_SECTOR_SIZE_BYTES, formatLvmId, readLvmLabel } from './lvm-label.js';
@@ -68,7 +69,7 @@ export async function listVolumes(src: ByteSource, probe: FilesystemProbe): Prom
 	} else {
 		for (const partition of partitionTable.partitions) {
 			const name = `p${partition.index}`;
-			const source = new SliceByteSource(src, partition.startBytes, partition.sizeBytes);
+			const source = new PartitionView(src, partition.startBytes, partition.sizeBytes);
 			base.push({
 				name,
 				kind: 'partition',
@@ -93,7 +94,37 @@ export async function listVolumes(src: ByteSource, probe: FilesystemProbe): Prom
 		}
 	}
 	const all = [...volumes, ...lvs].map((v, i): Volume => ({ ...v, index: i + 1 }));
+	for (const volume of all) {
+		const warning = oversizedFilesystemWarning(volume);
+		if (warning !== undefined) warnings.push(warning);
+	}
 	return { partitionTable, volumes: all, warnings };
+}
+
+/** What holds a volume's bytes, in warnings. */
+const CONTAINER_NAMES: Readonly<Record<Volume['kind'], string>> = {
+	'whole-disk': 'disk',
+	partition: 'partition',
+	lvm: 'logical volume',
+};
+
+/**
+ * A warning when the filesystem's superblock claims more bytes than its volume holds (a
+ * partition shrunk without the filesystem, an image cut short): its end is missing, so the Linux
+ * kernel refuses to mount it ("bad geometry") and files stored there cannot be read.
+ */
+export function oversizedFilesystemWarning(
+	volume: Pick<Volume, 'name' | 'kind' | 'sizeBytes' | 'filesystem'>,
+): string | undefined {
+	const fs = volume.filesystem;
+	// A multi-device btrfs records the size of all its devices together.
+	if (fs?.sizeBytes === undefined || (fs.deviceCount ?? 1) > 1) return undefined;
+	if (fs.sizeBytes <= volume.sizeBytes) return undefined;
+	const container = CONTAINER_NAMES[volume.kind];
+	return (
+		`${volume.name}: the ${fs.type} filesystem claims ${fs.sizeBytes} bytes but its ${container} holds ${volume.sizeBytes}: ` +
+		`its last ${fs.sizeBytes - volume.sizeBytes} bytes are missing, so a mount may be refused and files stored there cannot be read`
+	);
 }
 
 /**

@@ -5,7 +5,8 @@
  * refuses reads with a typed error, so it can still be listed with its size.
  */
 import { VmdkError } from '../errors.js';
-import { checkRange, type ByteSource } from '../io/byte-source.js';
+import { lastAtOrBelow } from '../io/bisect.js';
+import { checkRange, readToNewBuffer, type ByteSource } from '../io/byte-source.js';
 
 /** One contiguous piece of a linear LV. */
 export interface LinearPiece {
@@ -24,6 +25,8 @@ export class LinearVolumeSource implements ByteSource {
 	readonly sizeBytes: number;
 	/** Pieces sorted by `lvOffsetBytes`, contiguous from 0. */
 	readonly pieces: readonly LinearPiece[];
+	/** `lvOffsetBytes` of each piece, for the binary search. */
+	private readonly starts: readonly number[];
 
 	/** Throws VMDK_CORRUPT when pieces leave gaps, overlap, or fall outside their PV. */
 	constructor(pieces: readonly LinearPiece[]) {
@@ -44,34 +47,26 @@ export class LinearVolumeSource implements ByteSource {
 			expected += p.lengthBytes;
 		}
 		this.pieces = pieces;
+		this.starts = pieces.map((p) => p.lvOffsetBytes);
 		this.sizeBytes = expected;
 	}
 
-	async read(offsetBytes: number, length: number): Promise<Uint8Array> {
+	read(offsetBytes: number, length: number): Promise<Uint8Array> {
+		return readToNewBuffer(this, offsetBytes, length);
+	}
+
+	/** Reads each piece straight from its PV into `dest` (no copy on the FUSE path). */
+	async readInto(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {
 		checkRange(offsetBytes, length, this.sizeBytes);
-		const out = new Uint8Array(length);
 		let done = 0;
-		let i = this.findPiece(offsetBytes);
+		let i = lastAtOrBelow(this.starts, offsetBytes);
 		while (done < length) {
 			const piece = this.pieces[i++]!;
 			const inPiece = offsetBytes + done - piece.lvOffsetBytes;
 			const n = Math.min(length - done, piece.lengthBytes - inPiece);
-			out.set(await piece.pv.read(piece.pvOffsetBytes + inPiece, n), done);
+			await piece.pv.readInto(piece.pvOffsetBytes + inPiece, dest, destOffset + done, n);
 			done += n;
 		}
-		return out;
-	}
-
-	/** Index of the piece containing `offsetBytes` (binary search). */
-	private findPiece(offsetBytes: number): number {
-		let lo = 0;
-		let hi = this.pieces.length - 1;
-		while (lo < hi) {
-			const mid = (lo + hi + 1) >>> 1;
-			if (this.pieces[mid]!.lvOffsetBytes <= offsetBytes) lo = mid;
-			else hi = mid - 1;
-		}
-		return lo;
 	}
 }
 
@@ -87,8 +82,17 @@ export class UnsupportedVolumeSource implements ByteSource {
 	}
 
 	read(offsetBytes: number, length: number): Promise<Uint8Array> {
-		return Promise.reject(
-			new VmdkError('VMDK_UNSUPPORTED_TYPE', `cannot read ${length} bytes at ${offsetBytes}: ${this.reason}`),
+		return Promise.reject(this.refusal(offsetBytes, length));
+	}
+
+	readInto(offsetBytes: number, _dest: Uint8Array, _destOffset: number, length: number): Promise<void> {
+		return Promise.reject(this.refusal(offsetBytes, length));
+	}
+
+	private refusal(offsetBytes: number, length: number): VmdkError {
+		return new VmdkError(
+			'VMDK_UNSUPPORTED_TYPE',
+			`cannot read ${length} bytes at ${offsetBytes}: ${this.reason}`,
 		);
 	}
 }

@@ -13,13 +13,14 @@
 import { mkdir, statfs } from 'node:fs/promises';
 import { constants } from 'node:os';
 import createDebug from 'debug';
+import type { ReadTarget } from '../../core/index.js';
 import type { Host } from '../../host/index.js';
 import { AppError } from '../../shared/app-error.js';
 import { CowOverlay } from '../overlay.js';
 import { FuseErrno, type FuseBackend, type FuseBindingName, type MountedBackend } from './fuse-backend.js';
 import { fuse3Backend } from './fuse3-backend.js';
 import { fuseNativeBackend } from './fuse-native-backend.js';
-import { ReadAhead, type ReadTarget } from './read-ahead.js';
+import { ReadAhead } from './read-ahead.js';
 
 const log = createDebug('vmdk:daemon:fuse');
 

@@ -5,12 +5,7 @@
  * larger windows ahead of the reader and serves the next requests from memory. Random access
  * (a filesystem helper walking metadata) is read straight into FUSE's buffer instead.
  */
-
-/** The bytes behind one exported file. */
-export interface ReadTarget {
-	readonly sizeBytes: number;
-	readInto(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void>;
-}
+import type { ReadTarget } from '../../core/index.js';
 
 /** Size of one read-ahead window in bytes. */
 export const READ_AHEAD_WINDOW_BYTES = 2 * 1024 * 1024;

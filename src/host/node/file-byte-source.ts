@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-import { checkRange, type ByteSource } from '../../core/index.js';
+import { checkRange, readToNewBuffer, type ByteSource } from '../../core/index.js';
 import { NodeRandomAccessFile } from './node-platform.js';
 
 /** A read-only ByteSource over a whole file (a raw image, a partition dump). */
@@ -17,11 +17,13 @@ export class FileByteSource implements ByteSource {
 		return new FileByteSource(await NodeRandomAccessFile.open(path));
 	}
 
-	async read(offsetBytes: number, length: number): Promise<Uint8Array> {
+	read(offsetBytes: number, length: number): Promise<Uint8Array> {
+		return readToNewBuffer(this, offsetBytes, length);
+	}
+
+	async readInto(offsetBytes: number, dest: Uint8Array, destOffset: number, length: number): Promise<void> {
 		checkRange(offsetBytes, length, this.sizeBytes);
-		const out = new Uint8Array(length);
-		await this.file.readInto(offsetBytes, out, 0, length);
-		return out;
+		await this.file.readInto(offsetBytes, dest, destOffset, length);
 	}
 
 	close(): Promise<void> {

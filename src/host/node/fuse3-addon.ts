@@ -41,6 +41,8 @@ export interface Fuse3Addon {
 	replyData(session: Fuse3Session, id: number, data: Uint8Array, length: number): boolean;
 	replyWrite(session: Fuse3Session, id: number, count: number): boolean;
 	pending(session: Fuse3Session): number;
+	/** Returns freed heap memory to the system (glibc's malloc_trim); false where it cannot. */
+	trimMemory?(): boolean;
 }
 
 /** Where the build puts the addon, from `dist/host/node` or `src/host/node`. */
@@ -69,4 +71,15 @@ export function loadFuse3Addon(): Fuse3Addon | null {
 		log('cannot load %s: %s', ADDON_PATH, String(error));
 	}
 	return addon;
+}
+
+/**
+ * Gives memory back after a burst of work (the last disk unmounted): a full garbage collection
+ * where the process was started with `--expose-gc`, then the C heap trimmed where the addon
+ * offers it. Cheap enough for an idle moment, pointless on a hot path.
+ */
+export function releaseFreedMemory(): void {
+	const gc = (globalThis as { gc?: () => void }).gc;
+	if (typeof gc === 'function') gc();
+	loadFuse3Addon()?.trimMemory?.();
 }

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /**
  * What a path holds, as the `info --json` contract (docs/architecture.md): the engine's
- * inspection on this machine's files, with lock liveness asked of this machine's processes.
- * The CLI's `info` and the daemon's `inspect` both call {@link inspectPath}, so they print the
- * same thing.
+ * inspection on this machine's files (archives included), with lock liveness asked of this
+ * machine's processes. The CLI's `info` and the daemon's `inspect` both call
+ * {@link inspectPath}, so they print the same thing.
  */
 import { stat } from 'node:fs/promises';
-import { closeInspection, inspect } from '../../core/index.js';
+import { closeInspection, inspect, withArchives } from '../../core/index.js';
 import type {
 	DiskInspection,
 	Inspection,
@@ -17,30 +17,24 @@ import type {
 } from '../../core/index.js';
 import type { DiskLayout } from '../../core/index.js';
 import { AppError } from '../../shared/app-error.js';
-import type { DiskInfo, InfoResult, SnapshotInfo, VmInfo, VolumeInfo } from '../../shared/models.js';
 import { isLockStale } from './lock-liveness.js';
 import { nodePlatform } from './node-platform.js';
+import type {
+	DiskInfo,
+	InfoResult,
+	ManifestCheckInfo,
+	SnapshotInfo,
+	VmInfo,
+	VolumeInfo,
+} from '../../shared/models.js';
 
-/** Inspects an absolute `path` (a disk, a .vmx/.vbox, a bundle or a folder) into the `info` contract. */
-export async function inspectPath(
-	path: string,
-	options: { readonly ignoreCid?: boolean | undefined },
-): Promise<InfoResult> {
-	try {
-		await stat(path);
-	} catch (cause) {
-		throw new AppError('INPUT_NOT_FOUND', `${path}: no such file or folder`, { cause });
-	}
-	const inspection = await inspect(path, nodePlatform, { ignoreCid: options.ignoreCid === true });
-	try {
-		return buildInfoResult(inspection);
-	} finally {
-		await closeInspection(inspection);
-	}
-}
-
-/** The `DiskInfo` of an open disk and its layout. */
-export function buildDiskInfo(disk: VirtualDisk, layout: DiskLayout, controller?: string): DiskInfo {
+/** The `DiskInfo` of an open disk and its layout (`notes`: what it contradicts in its VM or appliance). */
+export function buildDiskInfo(
+	disk: VirtualDisk,
+	layout: DiskLayout,
+	controller?: string,
+	notes: readonly string[] = [],
+): DiskInfo {
 	const chain = disk.chain.map((l) => ({
 		path: l.path,
 		createType: l.createType,
@@ -58,7 +52,7 @@ export function buildDiskInfo(disk: VirtualDisk, layout: DiskLayout, controller?
 			...(layout.partitionTable.diskId === undefined ? {} : { diskId: layout.partitionTable.diskId }),
 		},
 		volumes: layout.volumes.map(volumeInfo),
-		warnings: [...disk.warnings, ...layout.warnings],
+		warnings: [...disk.warnings, ...layout.warnings, ...notes],
 	};
 }
 
@@ -82,7 +76,7 @@ function volumeInfo(v: Volume): VolumeInfo {
 }
 
 function diskEntry(d: DiskInspection): DiskInfo {
-	if (d.disk !== undefined) return buildDiskInfo(d.disk, d.layout, d.controller);
+	if (d.disk !== undefined) return buildDiskInfo(d.disk, d.layout, d.controller, d.warnings);
 	return {
 		path: d.path,
 		...(d.controller === undefined ? {} : { controller: d.controller }),
@@ -109,8 +103,8 @@ function snapshotInfos(tree: SnapshotTree | null): SnapshotInfo[] {
 	}));
 }
 
-/** `info --json` for a whole inspection. */
-export function buildInfoResult(inspection: Inspection): InfoResult {
+/** `info --json` for a whole inspection (`manifestCheck`: the result of `--verify`). */
+export function buildInfoResult(inspection: Inspection, manifestCheck?: ManifestCheckInfo): InfoResult {
 	const disks = inspection.disks.map(diskEntry);
 	const t = inspection.target;
 	let vm: VmInfo | null = null;
@@ -127,7 +121,29 @@ export function buildInfoResult(inspection: Inspection): InfoResult {
 				staleLock: t.lock.locked && isLockStale(t.lock),
 				lockPaths: t.lock.lockPaths,
 				snapshots: snapshotInfos(t.snapshots),
+				...(t.snapshot === null
+					? {}
+					: { snapshot: { uid: t.snapshot.snapshot.uid, displayName: t.snapshot.snapshot.displayName } }),
 				warnings: [...t.warnings, ...(t.snapshots?.warnings ?? [])],
+			};
+			break;
+		case 'ova':
+			vm = {
+				vmxPath: t.path,
+				kind: 'ova',
+				displayName: t.vm.displayName,
+				guestOS: t.vm.guestOS,
+				locked: false,
+				snapshots: [],
+				ovfPath: t.ovfPath,
+				manifestPath: t.manifest?.path ?? null,
+				...(manifestCheck === undefined ? {} : { manifestCheck }),
+				warnings: [
+					...t.warnings,
+					...(t.manifest?.problem === undefined
+						? []
+						: [`manifest not readable: ${t.manifest.problem.message}`]),
+				],
 			};
 			break;
 		case 'vbox':
@@ -153,4 +169,37 @@ export function buildInfoResult(inspection: Inspection): InfoResult {
 			break;
 	}
 	return { disks, vm };
+}
+
+/** Options of {@link inspectPath}. */
+export interface InspectPathOptions {
+	readonly ignoreCid?: boolean | undefined;
+	/** Show a VMware VM at this snapshot point (uid or name). */
+	readonly snapshot?: string | undefined;
+	/** The result of a manifest check made before, to report with an appliance. */
+	readonly manifestCheck?: ManifestCheckInfo | undefined;
+}
+
+/**
+ * Inspects an absolute `path` — a disk, a `.vmx`/`.vbox`, a bundle, a folder, an `.ova`/`.ovf`
+ * or a member of an `.ova` — into the `info` contract.
+ */
+export async function inspectPath(path: string, options: InspectPathOptions = {}): Promise<InfoResult> {
+	const platform = withArchives(nodePlatform);
+	try {
+		await stat(path);
+	} catch (cause) {
+		if (!(await platform.fileExists(path).catch(() => false))) {
+			throw new AppError('INPUT_NOT_FOUND', `${path}: no such file or folder`, { cause });
+		}
+	}
+	const inspection = await inspect(path, platform, {
+		ignoreCid: options.ignoreCid === true,
+		...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+	});
+	try {
+		return buildInfoResult(inspection, options.manifestCheck);
+	} finally {
+		await closeInspection(inspection);
+	}
 }

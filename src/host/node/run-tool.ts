@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /**
- * The one wrapper around execa (STYLE §30–32): absolute tool paths, argument arrays (never a
- * shell), a timeout on every call, a cleaned environment with `LC_ALL=C`, and a `ToolError`
- * holding tool, args, exit status and stderr on failure. Every command is logged.
+ * The one wrapper around execa: absolute tool paths, argument arrays that no shell interprets
+ * (closing inherited descriptors goes through a fixed bash script that hands the arguments to
+ * `exec "$@"` untouched), a timeout on every call, a cleaned environment with `LC_ALL=C`, and a
+ * `ToolError` holding tool, args, exit status and stderr on failure. Every command is logged.
  */
 import { access, constants } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import createDebug from 'debug';
-import { execa } from 'execa';
 import { ToolError } from '../common/tool-error.js';
 
 const log = createDebug('vmdk:host:tool');
@@ -129,6 +129,8 @@ export async function runTool(
 	const [program, argv] = wrap
 		? [BASH, ['-c', CLOSE_FDS_SCRIPT, 'vmdk-helper', tool, ...args]]
 		: [tool, [...args]];
+	// Loaded on first use: execa takes ~100 ms to import, and `info` or `export` never run a tool.
+	const { execa } = await import('execa');
 	const result = await execa(program, argv, {
 		reject: false,
 		timeout: timeoutMs,

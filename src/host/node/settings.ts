@@ -12,23 +12,30 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AppError } from '../../shared/app-error.js';
 
 /** Largest settings file read, in bytes. */
 const MAX_SETTINGS_BYTES = 64 * 1024;
 
-const settingsSchema = z
-	.object({
-		mountRoot: z
-			.string()
-			.min(1)
-			.max(4096)
-			.refine((p) => isAbsolute(p), { message: 'must be an absolute path (it starts with /)' })
-			.optional(),
-		unknownFilesystemOrder: z.array(z.string().min(1)).max(32).optional(),
-	})
-	.passthrough();
+/** The schema, built on first use: zod takes ~70 ms to import, which `info` should not pay. */
+let schema: Promise<z.ZodType<MountSettings>> | undefined;
+function settingsSchema(): Promise<z.ZodType<MountSettings>> {
+	schema ??= import('zod').then(({ z }) =>
+		z
+			.object({
+				mountRoot: z
+					.string()
+					.min(1)
+					.max(4096)
+					.refine((p) => isAbsolute(p), { message: 'must be an absolute path (it starts with /)' })
+					.optional(),
+				unknownFilesystemOrder: z.array(z.string().min(1)).max(32).optional(),
+			})
+			.passthrough(),
+	);
+	return schema;
+}
 
 /** The settings the mount code reads. */
 export interface MountSettings {
@@ -61,7 +68,7 @@ export async function readSettings(path: string): Promise<MountSettings> {
 	} catch (cause) {
 		throw invalid(path, `not valid JSON (${cause instanceof Error ? cause.message : String(cause)})`);
 	}
-	const parsed = settingsSchema.safeParse(json);
+	const parsed = (await settingsSchema()).safeParse(json);
 	if (!parsed.success) {
 		const issue = parsed.error.issues[0];
 		const field = issue === undefined || issue.path.length === 0 ? 'the file' : `"${issue.path.join('.')}"`;

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CowOverlay, OVERLAY_BLOCK_BYTES } from '../../../src/daemon/overlay.js';
-import type { ReadTarget } from '../../../src/daemon/fuse/read-ahead.js';
+import type { ReadTarget } from '../../../src/core/index.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 function pattern(size: number): Uint8Array {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 import { describe, expect, it } from 'vitest';
-import { ReadAhead, type ReadTarget } from '../../../src/daemon/fuse/read-ahead.js';
+import type { ReadTarget } from '../../../src/core/index.js';
+import { ReadAhead } from '../../../src/daemon/fuse/read-ahead.js';
 
 const WINDOW = 64 * 1024;
 

@@ -35,6 +35,10 @@ describe('probeFilesystem on hand-made volumes', () => {
 					reads.push([offsetBytes, length]);
 					return inner.read(offsetBytes, length);
 				},
+				readInto: (offsetBytes, dest, destOffset, length) => {
+					reads.push([offsetBytes, length]);
+					return inner.readInto(offsetBytes, dest, destOffset, length);
+				},
 			};
 		};
 		expect(await probeFilesystem(counting(new Uint8Array(2 * 1024 * 1024)))).toBeNull();

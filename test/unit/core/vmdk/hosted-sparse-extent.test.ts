@@ -5,10 +5,9 @@ import { openDisk, VmdkError } from '../../../../src/core/index.js';
 import { MemoryPlatform } from '../../../helpers/memory-platform.js';
 import {
 	openHostedSparseExtent,
-	readEmbeddedDescriptor,
-	readSparseHeader,
 	type HostedSparseExtent,
 } from '../../../../src/core/vmdk/hosted-sparse-extent.js';
+import { readEmbeddedDescriptor, readSparseHeader } from '../../../../src/core/vmdk/sparse-header.js';
 import { nodePlatform } from '../../../../src/host/node/node-platform.js';
 import {
 	MemoryFile,

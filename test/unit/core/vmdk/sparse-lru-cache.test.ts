@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 import { describe, expect, it } from 'vitest';
-import { LruCache } from '../../../../src/core/vmdk/lru-cache.js';
+import { LoadingCache, LruCache } from '../../../../src/core/vmdk/lru-cache.js';
 
 describe('LruCache', () => {
 	it('evicts the least recently used entry beyond maxEntries', () => {
@@ -52,5 +52,62 @@ describe('LruCache', () => {
 		expect(c.size).toBe(64);
 		expect(c.get(99_999)).toBe(99_999);
 		expect(c.get(99_935)).toBeUndefined();
+	});
+});
+
+describe('LoadingCache', () => {
+	it('shares one load between concurrent callers and serves the value from memory after', async () => {
+		const c = new LoadingCache<number, string>({ maxEntries: 4 });
+		let loads = 0;
+		const load = async () => {
+			loads++;
+			await Promise.resolve();
+			return 'v';
+		};
+		expect(c.hasOrLoading(1)).toBe(false);
+		const [a, b] = [c.get(1, load), c.get(1, load)];
+		expect(c.hasOrLoading(1)).toBe(true);
+		expect(c.has(1)).toBe(false);
+		expect(await Promise.all([a, b])).toEqual(['v', 'v']);
+		expect(loads).toBe(1);
+		expect(c.peek(1)).toBe('v');
+		expect(await c.get(1, load)).toBe('v');
+		expect(loads).toBe(1);
+	});
+
+	it('forgets a load that rejects, so the next call tries again', async () => {
+		const c = new LoadingCache<number, string>({ maxEntries: 4 });
+		await expect(c.get(1, () => Promise.reject(new Error('disk error')))).rejects.toThrow('disk error');
+		expect(c.hasOrLoading(1)).toBe(false);
+		expect(await c.get(1, () => Promise.resolve('ok'))).toBe('ok');
+	});
+
+	it('tracks the other keys of a batch load, without unhandled rejections when it fails', async () => {
+		const c = new LoadingCache<number, string>({ maxEntries: 4 });
+		let release: (v: string) => void = () => undefined;
+		const batch = new Promise<string>((resolve) => (release = resolve));
+		void c.track(
+			2,
+			batch.then((v) => `${v}2`),
+		);
+		let loads = 0;
+		const waiting = c.get(2, () => {
+			loads++;
+			return Promise.resolve('not this');
+		});
+		release('batch');
+		expect(await waiting).toBe('batch2');
+		expect(loads).toBe(0);
+		void c.track(3, Promise.reject(new Error('nobody waits')));
+		await new Promise((r) => setTimeout(r, 0));
+		expect(c.hasOrLoading(3)).toBe(false);
+	});
+
+	it('stays bounded by weight, and clear drops the values', async () => {
+		const c = new LoadingCache<number, Uint8Array>({ maxEntries: 10, maxWeight: 8, weigh: (v) => v.length });
+		for (let i = 0; i < 5; i++) await c.get(i, () => Promise.resolve(new Uint8Array(4)));
+		expect([0, 1, 2, 3, 4].filter((k) => c.has(k))).toEqual([3, 4]);
+		c.clear();
+		expect(c.peek(4)).toBeUndefined();
 	});
 });

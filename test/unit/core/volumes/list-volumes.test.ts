@@ -5,6 +5,7 @@ import {
 	MemoryByteSource,
 	VmdkError,
 	listVolumes,
+	oversizedFilesystemWarning,
 	type ByteSource,
 	type FilesystemInfo,
 } from '../../../../src/core/index.js';
@@ -131,6 +132,13 @@ describe('listVolumes with LVM2', () => {
 		const across = await root.read(2 * EXTENT - 2, 4);
 		expect([...across]).toEqual([0x31, 0x31, ...ascii('pe')]);
 		await expect(root.read(3 * EXTENT - 1, 2)).rejects.toThrow(RangeError);
+		// readInto fills the caller's buffer piece by piece, the same bytes as read.
+		const dest = new Uint8Array(3 * EXTENT + 8).fill(0xee);
+		await root.readInto(0, dest, 8, 3 * EXTENT);
+		expect(dest.subarray(8)).toEqual(all);
+		expect(dest[7]).toBe(0xee);
+		await expect(root.readInto(3 * EXTENT - 1, dest, 0, 2)).rejects.toThrow(RangeError);
+		await expect(layout.volumes[3]!.source.readInto(0, dest, 0, 1)).rejects.toBeInstanceOf(VmdkError);
 	});
 
 	it('reads metadata text that wraps around the circular buffer', async () => {
@@ -200,5 +208,48 @@ describe('listVolumes with LVM2', () => {
 		const layout = await listVolumes(new MemoryByteSource(new Uint8Array(4096)), failing);
 		expect(layout.volumes.map((v) => [v.name, v.filesystem])).toEqual([['disk', null]]);
 		expect(layout.warnings).toEqual(['disk: filesystem probe failed: superblock is garbage']);
+	});
+
+	it('warns when a filesystem claims more bytes than its partition holds, naming both sizes', async () => {
+		// p1's filesystem (marked "BIG") is one byte too large, p2's fits exactly.
+		const disk = diskWith(4096, [
+			[0, mbrSector([mbrEntry(0, 0x83, 2048, 1024), mbrEntry(0, 0x83, 3072, 1024)])],
+			[2048, ascii('BIG')],
+		]);
+		const sized = async (src: ByteSource): Promise<FilesystemInfo | null> => {
+			const big = String.fromCharCode(...(await src.read(0, 3))) === 'BIG';
+			return { type: 'ext4', label: null, uuid: null, sizeBytes: src.sizeBytes + (big ? 1 : 0) };
+		};
+		const layout = await listVolumes(new MemoryByteSource(disk), sized);
+		expect(layout.volumes.map((v) => v.name)).toEqual(['p1', 'p2']);
+		expect(layout.warnings).toEqual([
+			'p1: the ext4 filesystem claims 524289 bytes but its partition holds 524288: its last 1 bytes are missing, so a mount may be refused and files stored there cannot be read',
+		]);
+	});
+
+	it('words the size warning for the whole disk and LVM volumes, and skips multi-device btrfs', () => {
+		const fs = (sizeBytes: number, extra: Partial<FilesystemInfo> = {}): FilesystemInfo => ({
+			type: 'xfs',
+			label: null,
+			uuid: null,
+			sizeBytes,
+			...extra,
+		});
+		expect(
+			oversizedFilesystemWarning({ name: 'disk', kind: 'whole-disk', sizeBytes: 100, filesystem: fs(300) }),
+		).toMatch(/^disk: the xfs filesystem claims 300 bytes but its disk holds 100: its last 200 bytes/);
+		expect(
+			oversizedFilesystemWarning({ name: 'vg-lv', kind: 'lvm', sizeBytes: 100, filesystem: fs(101) }),
+		).toMatch(/its logical volume holds 100/);
+		expect(
+			oversizedFilesystemWarning({ name: 'p1', kind: 'partition', sizeBytes: 100, filesystem: fs(100) }),
+		).toBeUndefined();
+		const twoDevices = fs(500, { type: 'btrfs', deviceCount: 2 });
+		expect(
+			oversizedFilesystemWarning({ name: 'p1', kind: 'partition', sizeBytes: 100, filesystem: twoDevices }),
+		).toBeUndefined();
+		expect(
+			oversizedFilesystemWarning({ name: 'p1', kind: 'partition', sizeBytes: 100, filesystem: null }),
+		).toBe(undefined);
 	});
 });
