@@ -5,6 +5,7 @@
  * descriptions are not here: they come with each error from the shared table, which the CLI
  * prints too.
  */
+import type { VmInfo } from '../../src/shared/models.js';
 
 export const STRINGS = {
 	appTitle: 'VMDK Mounter',
@@ -37,12 +38,13 @@ export const STRINGS = {
 	},
 	source: {
 		inspecting: 'Reading…',
-		vm: (kind: 'vmware' | 'virtualbox' | 'folder') =>
-			kind === 'vmware'
-				? 'VMware virtual machine'
-				: kind === 'virtualbox'
-					? 'VirtualBox virtual machine'
-					: 'Folder',
+		/** What the opened thing is, by `VmInfo.kind` (a new kind will not compile until it has words). */
+		vm: {
+			vmware: 'VMware virtual machine',
+			virtualbox: 'VirtualBox virtual machine',
+			folder: 'Folder',
+			ova: 'Virtual appliance (OVF)',
+		} satisfies Record<VmInfo['kind'], string>,
 		diskCount: (n: number) => (n === 1 ? '1 disk' : `${n} disks`),
 		locked:
 			'This virtual machine seems to be running: VMware has locked it. Its disks can be mounted read-only; changes (copy-on-write) are refused.',
@@ -89,6 +91,7 @@ export const STRINGS = {
 		unmountLabel: (name: string) => `Unmount ${name}`,
 		revealLabel: (name: string) => `Reveal ${name} in the file manager`,
 		noVolumes: 'No volumes were found on this disk.',
+		mountWithAppliance: 'This disk is inside the appliance’s archive: Mount all mounts it with the others.',
 		warnings: 'Warnings',
 	},
 	state: {

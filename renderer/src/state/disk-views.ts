@@ -52,6 +52,11 @@ export interface DiskView {
 	/** File names of the snapshot chain, newest first (one entry: no snapshots). */
 	readonly chain: readonly string[];
 	readonly openError: string | null;
+	/**
+	 * False for a disk inside an `.ova` archive: it has no file of its own, so it is mounted,
+	 * revealed and unmounted with its appliance ("Mount all"), not alone.
+	 */
+	readonly standalone: boolean;
 	readonly warnings: readonly string[];
 	readonly mounted: MountedDisk | null;
 	readonly state: 'not-mounted' | 'mounting' | 'unmounting' | 'mounted-read-only' | 'mounted-writable';
@@ -170,11 +175,20 @@ function sourceView(
 	const info = source.info;
 	const vm = info?.vm ?? null;
 	const single = info !== null && vm === null && info.disks.length === 1;
+	// An `.ova`'s disks are members of the archive (an unpacked `.ovf`'s are files).
+	const inArchive = vm?.kind === 'ova' && vm.vmxPath.toLowerCase().endsWith('.ova');
 	const operation = single
 		? null
 		: (state.operations.get(source.path) ?? foreignOperation(state, [source.path]));
 	const disks = (info?.disks ?? []).map((disk) =>
-		diskView(state, disk, byPath.get(disk.path) ?? null, single ? source.path : disk.path, operation),
+		diskView(
+			state,
+			disk,
+			byPath.get(disk.path) ?? null,
+			single ? source.path : disk.path,
+			operation,
+			!inArchive,
+		),
 	);
 	const name = vm?.displayName ?? baseName(vm?.vmxPath ?? source.path);
 	return {
@@ -202,6 +216,7 @@ function diskView(
 	mounted: MountedDisk | null,
 	actionPath: string,
 	sourceOperation: Operation | null,
+	standalone: boolean,
 ): DiskView {
 	const operation =
 		state.operations.get(actionPath) ?? sourceOperation ?? foreignOperation(state, [disk.path, actionPath]);
@@ -209,7 +224,7 @@ function diskView(
 	const busy = operation !== null;
 	const mountedCount = (mounted?.volumes ?? []).filter((v) => v.mountpoint !== null).length;
 	const volumes = disk.volumes.map((v) =>
-		volumeView(disk.path, v, mounted, byIndex.get(v.index), busy, mountedCount),
+		volumeView(disk.path, v, mounted, byIndex.get(v.index), busy || !standalone, mountedCount),
 	);
 	return {
 		key: disk.path,
@@ -222,6 +237,7 @@ function diskView(
 		controller: disk.controller ?? null,
 		chain: disk.chain.map((link) => baseName(link.path)),
 		openError: disk.error?.message ?? null,
+		standalone,
 		warnings: [...disk.warnings, ...(mounted?.warnings ?? [])],
 		mounted,
 		state: diskState(operation, mounted),
@@ -312,6 +328,7 @@ function mountedOnlyView(state: AppState, disk: MountedDisk): SourceView {
 		controller: null,
 		chain: [baseName(disk.path)],
 		openError: null,
+		standalone: true,
 		warnings: disk.warnings ?? [],
 		mounted: disk,
 		state: diskState(operation, disk),

@@ -243,6 +243,31 @@ describe('buildWindowView', () => {
 		expect(second.sources[1]?.disks[0]?.state).toBe('mounted-read-only');
 	});
 
+	it('mounts the disks of an .ova with the appliance, not one by one', () => {
+		const member = '/dl/App.ova/App-disk1.vmdk';
+		const appliance: InfoResult = {
+			vm: { vmxPath: '/dl/App.ova', kind: 'ova', displayName: 'App', locked: false },
+			disks: diskInfo(member).disks,
+		};
+		const [source] = buildWindowView(state({ sources: [ready('/dl/App.ova', appliance)] })).sources;
+		expect(source?.canMount).toBe(true);
+		expect(source?.disks[0]).toMatchObject({ standalone: false, actionPath: member });
+		expect(source?.disks[0]?.volumes.map((v) => v.canMount)).toEqual([false, false]);
+		// Unpacked (an .ovf next to its files): the disks are files of their own.
+		const unpacked = buildWindowView(
+			state({
+				sources: [
+					ready('/dl/App', {
+						...appliance,
+						vm: { ...appliance.vm!, vmxPath: '/dl/App/App.ovf' },
+						disks: diskInfo('/dl/App/d.vmdk').disks,
+					}),
+				],
+			}),
+		);
+		expect(unpacked.sources[0]?.disks[0]?.standalone).toBe(true);
+	});
+
 	it('shows a source that is being read or could not be opened', () => {
 		const view = buildWindowView(
 			state({

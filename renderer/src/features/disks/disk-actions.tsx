@@ -20,7 +20,9 @@ export function DiskActions({
 }) {
 	const store = useStore();
 	const mounted = disk.mounted;
-	const blocked = disk.operation !== null || disk.openError !== null;
+	// A disk inside an .ova is mounted with its appliance; unmounting it alone is fine.
+	const blocked =
+		disk.operation !== null || disk.openError !== null || (!disk.standalone && mounted === null);
 	return (
 		<div className="button-group">
 			<button
@@ -30,6 +32,7 @@ export function DiskActions({
 					mounted === null ? STRINGS.disk.mountLabel(disk.name) : STRINGS.disk.unmountLabel(disk.name)
 				}
 				aria-disabled={blocked}
+				title={!disk.standalone && mounted === null ? STRINGS.disk.mountWithAppliance : undefined}
 				onClick={() => {
 					if (blocked) return;
 					if (mounted === null) void store.mount({ path: disk.actionPath, sourcePath: source.path });
@@ -42,7 +45,7 @@ export function DiskActions({
 				type="button"
 				className="button"
 				aria-label={STRINGS.disk.revealLabel(disk.name)}
-				onClick={() => void store.reveal(disk.path, disk.actionPath)}
+				onClick={() => void store.reveal(disk.standalone ? disk.path : source.path, disk.actionPath)}
 			>
 				{STRINGS.disk.reveal}
 			</button>

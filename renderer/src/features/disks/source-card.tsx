@@ -20,7 +20,7 @@ function summary(source: SourceView, single: DiskView | undefined): string {
 	if (single !== undefined) return diskFacts(single);
 	const parts: string[] = [];
 	if (source.vm !== null) {
-		parts.push(STRINGS.source.vm(source.vm.kind));
+		parts.push(STRINGS.source.vm[source.vm.kind]);
 		if (source.vm.guestOS != null && source.vm.guestOS !== '') parts.push(source.vm.guestOS);
 		parts.push(STRINGS.source.diskCount(source.disks.length));
 		const snapshots = source.vm.snapshots ?? [];
