@@ -4,7 +4,14 @@
  * serves: the volume's own source (the disk, a partition view, an LVM mapping), which reads
  * straight into FUSE's buffer.
  */
-import { inspectLayout, openDisk, type FilesystemInfo, type ReadTarget, type Volume } from '../core/index.js';
+import {
+	inspectLayout,
+	openDisk,
+	type FilesystemInfo,
+	type ReadTarget,
+	type VirtualDisk,
+	type Volume,
+} from '../core/index.js';
 import { nodePlatform } from '../host/index.js';
 
 /** A volume ready to be exported. */
@@ -24,6 +31,8 @@ export interface OpenedDisk {
 	/** The leaf path. */
 	readonly path: string;
 	readonly target: ReadTarget;
+	/** The engine's disk, for writing a snapshot of it (`unmount --keep`). */
+	readonly disk?: VirtualDisk | undefined;
 	readonly volumes: readonly OpenedVolume[];
 	readonly warnings: readonly string[];
 	close(): Promise<void>;
@@ -50,6 +59,7 @@ export const openDiskForExport: DiskOpener = async (path, options) => {
 		return {
 			path: disk.path,
 			target: disk,
+			disk,
 			volumes,
 			warnings: [...disk.warnings, ...layout.warnings],
 			close: () => disk.close(),

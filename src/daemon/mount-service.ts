@@ -13,9 +13,17 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, realpath, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { planVolume, type FilesystemInfo, type VolumePlan } from '../core/index.js';
 import {
+	planVolume,
+	splitArchivePath,
+	type ChangedRange,
+	type FilesystemInfo,
+	type VolumePlan,
+} from '../core/index.js';
+import {
+	attachSnapshotToVmx,
 	inspectPath,
+	keepChangesAsSnapshot,
 	readSettings,
 	resolveMountRoot,
 	type AppPaths,
@@ -29,7 +37,7 @@ import type {
 	ProgressEvent,
 	UnmountRequest,
 } from '../shared/daemon-contract.js';
-import type { FilesystemSummary, InfoResult, MountListResult } from '../shared/models.js';
+import type { FilesystemSummary, InfoResult, KeptSnapshotInfo, MountListResult } from '../shared/models.js';
 import type { DiskOpener, OpenedDisk, OpenedVolume } from './disk-opener.js';
 import { DiskExport } from './fuse/disk-export.js';
 import type { FuseBackend } from './fuse/fuse-backend.js';
@@ -508,22 +516,37 @@ export class DaemonMountService {
 					throw new AppError('NOT_MOUNTED', `${target} is not mounted by vmdk-mounter`);
 			}
 			const done: DiskRecord[] = [];
+			const kept: KeptSnapshotInfo[] = [];
 			const errors: unknown[] = [];
+			const keep = request.keep === true ? { attach: request.attach === true } : undefined;
 			for (const d of targets) {
 				try {
-					await this.unmountDisk(d, request.force === true);
+					// With --all, read-only disks have nothing to keep and are simply unmounted.
+					const keepThis = keep !== undefined && (d.readWrite || request.all !== true) ? keep : undefined;
+					const k = await this.unmountDisk(d, request.force === true, keepThis);
+					if (k !== undefined) kept.push(k);
 					done.push(d);
 				} catch (error) {
 					errors.push(error);
 				}
 			}
 			if (errors.length > 0) throw errors[0];
-			return { disks: done.map(toMountedDisk) };
+			return { disks: done.map(toMountedDisk), ...(keep === undefined ? {} : { kept }) };
 		});
 	}
 
-	/** Unmounts one disk: volumes and their attachments, then the export; removes our folders. */
-	private async unmountDisk(record: DiskRecord, force: boolean): Promise<void> {
+	/**
+	 * Unmounts one disk: volumes and their attachments, then the export; removes our folders.
+	 * With `keep`, a `--rw` mount's changes are first written as a snapshot next to the disk;
+	 * when that fails the disk stays listed (its volumes unmounted, its overlays kept), so the
+	 * user can try again or unmount without `--keep` to discard them.
+	 */
+	private async unmountDisk(
+		record: DiskRecord,
+		force: boolean,
+		keep?: { readonly attach: boolean },
+	): Promise<KeptSnapshotInfo | undefined> {
+		if (keep !== undefined) this.checkKeepable(record);
 		const { registry, log, host } = this.deps;
 		let remaining = [...record.volumes];
 		for (const v of record.volumes) {
@@ -542,7 +565,94 @@ export class DaemonMountService {
 			}
 			remaining = remaining.filter((r) => r !== v);
 		}
+		let kept: KeptSnapshotInfo | undefined;
+		if (keep !== undefined) {
+			try {
+				kept = await this.keepChanges(record, keep.attach);
+			} catch (error) {
+				await registry.put({ ...record, volumes: [] });
+				throw error;
+			}
+		}
 		await this.releaseDisk(record);
+		return kept;
+	}
+
+	/** Refuses `--keep` early, before anything is unmounted, where it cannot work. */
+	private checkKeepable(record: DiskRecord): void {
+		if (!record.readWrite) {
+			throw new AppError(
+				'USAGE',
+				`${record.path} was mounted read-only: it has no changes to keep (mount with --rw)`,
+			);
+		}
+		if (splitArchivePath(record.path) !== undefined) {
+			throw new AppError(
+				'USAGE',
+				`${record.path} is inside an appliance: a snapshot cannot be written next to it`,
+			);
+		}
+		const lvm = this.live.get(record.id)?.opened.volumes.find((v) => v.kind === 'lvm');
+		if (lvm !== undefined) {
+			throw new AppError(
+				'USAGE',
+				`${record.path} has LVM volumes (${lvm.name}): changes inside LVM cannot be kept yet`,
+			);
+		}
+	}
+
+	/** Writes the overlays' changes as a snapshot of the disk (and points the `.vmx` at it). */
+	private async keepChanges(record: DiskRecord, attach: boolean): Promise<KeptSnapshotInfo | undefined> {
+		const live = this.live.get(record.id);
+		const disk = live?.opened.disk;
+		if (live === undefined || disk === undefined) {
+			throw new AppError('INTERNAL', `${record.path}: its export is gone; the changes cannot be kept`);
+		}
+		const changes: ChangedRange[] = [];
+		for (const [name, overlay] of live.exp.overlays()) {
+			const start =
+				name === 'disk' ? 0 : (live.opened.volumes.find((v) => v.name === name)?.startBytes ?? -1);
+			if (start < 0) throw new AppError('INTERNAL', `${record.path}: no volume ${name} for its overlay`);
+			for (const r of await overlay.writtenRanges()) {
+				changes.push({
+					offsetBytes: start + r.offsetBytes,
+					lengthBytes: r.lengthBytes,
+					source: overlay,
+					sourceOffsetBytes: r.offsetBytes,
+				});
+			}
+		}
+		if (changes.length === 0) {
+			this.deps.log.info(`${record.path}: no changes were written; nothing to keep`);
+			return undefined;
+		}
+		const progress = this.progressOf(undefined, record.path);
+		const kept = await keepChangesAsSnapshot(disk, changes, {
+			onProgress: (done, total) =>
+				progress({
+					path: record.path,
+					phase: 'keeping',
+					done,
+					total,
+					message: `Keeping changes (${done} of ${total} grains)`,
+				}),
+		});
+		this.deps.log.info(`kept the changes to ${record.path} as ${kept.childPath} (${kept.grains} grains)`);
+		const info: KeptSnapshotInfo = {
+			diskPath: record.path,
+			childPath: kept.childPath,
+			cid: kept.cid,
+			parentCid: kept.parentCid,
+			grains: kept.grains,
+		};
+		if (!attach) return info;
+		try {
+			const attached = await attachSnapshotToVmx(await vmxNextTo(record.path), record.path, kept.childPath);
+			return { ...info, attached };
+		} catch (error) {
+			// The snapshot is written and safe; only the .vmx is unchanged.
+			return { ...info, attachProblem: errorText(error) };
+		}
 	}
 
 	/** Closes the export of a disk whose volumes are all unmounted, and forgets it. */
@@ -739,6 +849,21 @@ function matches(d: DiskRecord, target: string): boolean {
 			(v.mountpoint !== null && (target === v.mountpoint || target.startsWith(`${v.mountpoint}/`))) ||
 			(v.createdDirs ?? []).slice(1).includes(target),
 	);
+}
+
+/** The `.vmx` next to a disk (for `--attach`): the only one in its folder. */
+async function vmxNextTo(diskPath: string): Promise<string> {
+	const folder = dirname(diskPath);
+	const vmx = (await readdir(folder).catch(() => [] as string[])).filter((e) => /\.vmx$/i.test(e));
+	if (vmx.length !== 1) {
+		throw new AppError(
+			'USAGE',
+			vmx.length === 0
+				? `no .vmx next to ${diskPath}: there is no VM to attach the snapshot to`
+				: `${folder} holds ${vmx.length} .vmx files; attach the snapshot in the right one by hand`,
+		);
+	}
+	return join(folder, vmx[0] ?? '');
 }
 
 /** Refuses `--rw` when a VMware lock (`*.lck` file or folder) sits next to the disk. */

@@ -125,6 +125,43 @@ export class CowOverlay implements ReadTarget {
 		for (let b = first; b <= last; b++) this.markWritten(b);
 	}
 
+	/**
+	 * The byte ranges the overlay holds, in order, each a run of written blocks (the last one
+	 * clamped to the file's size). Waits for writes in flight first.
+	 */
+	async writtenRanges(): Promise<{ readonly offsetBytes: number; readonly lengthBytes: number }[]> {
+		await this.writeQueue;
+		const out: { offsetBytes: number; lengthBytes: number }[] = [];
+		let runStart = -1;
+		let last = -2;
+		for (const key of [...this.chunks.keys()].sort((a, b) => a - b)) {
+			const chunk = this.chunks.get(key) ?? new Uint8Array(0);
+			for (let byte = 0; byte < chunk.length; byte++) {
+				const bits = chunk[byte] ?? 0;
+				if (bits === 0) continue;
+				for (let bit = 0; bit < 8; bit++) {
+					if ((bits & (1 << bit)) === 0) continue;
+					const block = key * BLOCKS_PER_CHUNK + byte * 8 + bit;
+					if (block !== last + 1) {
+						if (runStart >= 0) out.push(this.range(runStart, last));
+						runStart = block;
+					}
+					last = block;
+				}
+			}
+		}
+		if (runStart >= 0) out.push(this.range(runStart, last));
+		return out;
+	}
+
+	private range(first: number, last: number): { offsetBytes: number; lengthBytes: number } {
+		const offsetBytes = first * OVERLAY_BLOCK_BYTES;
+		return {
+			offsetBytes,
+			lengthBytes: Math.min((last + 1) * OVERLAY_BLOCK_BYTES, this.sizeBytes) - offsetBytes,
+		};
+	}
+
 	/** Number of 4 KiB blocks the overlay holds. */
 	get writtenBlocks(): number {
 		let n = 0;

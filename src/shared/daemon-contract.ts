@@ -90,10 +90,15 @@ export const unmountParams = z
 		all: z.boolean().optional(),
 		/** Lazy-unmount busy volumes. */
 		force: z.boolean().optional(),
+		/** Keep a `--rw` mount's changes as a VMware snapshot next to the disk instead of discarding them. */
+		keep: z.boolean().optional(),
+		/** With `keep`: point the VM's `.vmx` at the new snapshot (refused while the VM is locked). */
+		attach: z.boolean().optional(),
 	})
 	.refine((p) => (p.target !== undefined) !== (p.all === true), {
 		message: 'give either a target or all: true',
-	});
+	})
+	.refine((p) => p.attach !== true || p.keep === true, { message: 'attach needs keep' });
 
 /** Params of methods that take none. */
 export const noParams = z.strictObject({});
@@ -124,6 +129,7 @@ export const PROGRESS_PHASES = [
 	'exporting',
 	'mounting-volume',
 	'unmounting-volume',
+	'keeping',
 	'done',
 	'failed',
 ] as const;

@@ -166,9 +166,27 @@ export interface MountedDisk {
 	readonly warnings?: readonly string[] | undefined;
 }
 
+/** A `--rw` mount's changes kept as a snapshot (`unmount --keep`). */
+export interface KeptSnapshotInfo {
+	/** The disk the changes were made to. */
+	readonly diskPath: string;
+	/** The new snapshot's descriptor (`<disk>-NNNNNN.vmdk`), whose parent is the disk. */
+	readonly childPath: string;
+	readonly cid: string;
+	readonly parentCid: string;
+	/** 64 KiB grains the snapshot holds. */
+	readonly grains: number;
+	/** With `--attach`: the `.vmx` now using the snapshot, and the slots changed. */
+	readonly attached?: { readonly vmxPath: string; readonly slots: readonly string[] } | undefined;
+	/** With `--attach`, when the snapshot was kept but the `.vmx` could not be changed: why. */
+	readonly attachProblem?: string | undefined;
+}
+
 /** `mount --json`, `list --json` and `unmount --json` output. */
 export interface MountListResult {
 	readonly disks: readonly MountedDisk[];
+	/** `unmount --keep`: the snapshots written. */
+	readonly kept?: readonly KeptSnapshotInfo[] | undefined;
 }
 
 /** A helper program as `doctor` reports it. */

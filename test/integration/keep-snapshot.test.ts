@@ -5,6 +5,7 @@
 // be clean, `qemu-img compare` of child+parent must equal the expected raw disk, a filesystem
 // changed with debugfs must show its new file through the chain, and the parent's bytes must
 // not change. `.vmx` re-pointing is checked on real files, including the refusal while locked.
+import { AppError } from '../../src/shared/app-error.js';
 import { execa } from 'execa';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, writeFile, type FileHandle } from 'node:fs/promises';
@@ -12,7 +13,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isVmdkError, openDisk, type ChangeSource, type ChangedRange } from '../../src/core/index.js';
 import {
-	KeepSnapshotError,
 	attachSnapshotToVmx,
 	keepChangesAsSnapshot,
 } from '../../src/host/node/keep-snapshot.js';
@@ -223,8 +223,8 @@ describe('attachSnapshotToVmx', () => {
 			() => undefined,
 			(e: unknown) => e,
 		);
-		expect(refused).toBeInstanceOf(KeepSnapshotError);
-		expect((refused as KeepSnapshotError).code).toBe('DISK_LOCKED');
+		expect(refused).toBeInstanceOf(AppError);
+		expect((refused as AppError).code).toBe('DISK_LOCKED');
 		expect(await readFile(vmx, 'utf8')).toBe(vmxText('disk.vmdk'));
 
 		await run('rm', '-r', lock);

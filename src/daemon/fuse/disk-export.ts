@@ -203,6 +203,13 @@ export class DiskExport {
 		}
 	}
 
+	/** The copy-on-write overlays of a writable export, by file name. */
+	overlays(): ReadonlyMap<string, CowOverlay> {
+		const out = new Map<string, CowOverlay>();
+		for (const f of this.files) if (f.overlay !== undefined) out.set(f.name, f.overlay);
+		return out;
+	}
+
 	/** Path of an exported file. */
 	pathOf(name: string): string {
 		return `${this.mountpoint}/${name}`;

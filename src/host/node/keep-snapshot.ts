@@ -19,20 +19,10 @@ import {
 	type ChangedRange,
 	type VirtualDisk,
 } from '../../core/index.js';
-import type { ErrorCode } from '../../shared/error-codes.js';
+import { AppError } from '../../shared/app-error.js';
 import { isLockStale } from './lock-liveness.js';
 import { nodePlatform } from './node-platform.js';
 import { VmdkOutput, VmdkOutputError } from './vmdk-output.js';
-
-/** A keep or attach failure; `code` is the app error code to show. */
-export class KeepSnapshotError extends Error {
-	override readonly name = 'KeepSnapshotError';
-	readonly code: ErrorCode;
-	constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
-		super(message, options);
-		this.code = code;
-	}
-}
 
 /** What {@link keepChangesAsSnapshot} wrote. */
 export interface KeptSnapshot {
@@ -57,8 +47,7 @@ export interface KeepSnapshotOptions {
 /**
  * Writes `changes` (disk offsets; later entries win) over `disk` as a new snapshot next to the
  * disk's descriptor. `disk` stays open and unchanged. On any failure (disk full, I/O error,
- * abort) the partial child is removed and a KeepSnapshotError (or the source's VmdkError) is
- * thrown.
+ * abort) the partial child is removed and an AppError (or the source's VmdkError) is thrown.
  */
 export async function keepChangesAsSnapshot(
 	disk: VirtualDisk,
@@ -68,7 +57,7 @@ export async function keepChangesAsSnapshot(
 	const leaf = disk.layers[0];
 	const descriptor = leaf?.descriptor;
 	if (leaf === undefined || descriptor === undefined) {
-		throw new KeepSnapshotError('INTERNAL', `${disk.path}: not a VMDK, cannot take a snapshot of it`);
+		throw new AppError('INTERNAL', `${disk.path}: not a VMDK, cannot take a snapshot of it`);
 	}
 	const parentCid = descriptor.cid ?? NO_PARENT_CID;
 	const dir = dirname(disk.path);
@@ -110,7 +99,7 @@ export async function keepChangesAsSnapshot(
 					: error.reason === 'exists'
 						? 'OUTPUT_EXISTS'
 						: 'OUTPUT_WRITE';
-			throw new KeepSnapshotError(code, error.message, { cause: error });
+			throw new AppError(code, error.message, { cause: error });
 		}
 		throw error;
 	} finally {
@@ -138,7 +127,7 @@ export async function attachSnapshotToVmx(
 	const dir = dirname(vmxPath);
 	const locks = await readLocks(dir, await nodePlatform.listDir(dir), nodePlatform);
 	if (locks.locked && !isLockStale(locks)) {
-		throw new KeepSnapshotError(
+		throw new AppError(
 			'DISK_LOCKED',
 			`${vmxPath}: the VM is in use by VMware (${locks.lockPaths.join(', ')}); power it off before attaching the snapshot`,
 		);
@@ -165,7 +154,7 @@ export async function attachSnapshotToVmx(
 		await rename(temp, vmxPath);
 	} catch (cause) {
 		await unlink(temp).catch(() => undefined);
-		throw new KeepSnapshotError('OUTPUT_WRITE', `${vmxPath}: cannot rewrite: ${(cause as Error).message}`, {
+		throw new AppError('OUTPUT_WRITE', `${vmxPath}: cannot rewrite: ${(cause as Error).message}`, {
 			cause,
 		});
 	}
