@@ -12,10 +12,7 @@ import { mkdir, open, readFile, readdir, writeFile, type FileHandle } from 'node
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isVmdkError, openDisk, type ChangeSource, type ChangedRange } from '../../src/core/index.js';
-import {
-	attachSnapshotToVmx,
-	keepChangesAsSnapshot,
-} from '../../src/host/node/keep-snapshot.js';
+import { attachSnapshotToVmx, keepChangesAsSnapshot } from '../../src/host/node/keep-snapshot.js';
 import { nodePlatform } from '../../src/host/node/node-platform.js';
 import type { InfoResult } from '../../src/shared/models.js';
 import { makeTempDir } from '../helpers/temp-dir.js';

@@ -23,7 +23,13 @@ async function processesRunning(script: string): Promise<number[]> {
 		if (!/^\d+$/.test(entry)) continue;
 		const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
 		// The runtime's own flags (V8 options) come before the script.
-		if (argv.split('\0').slice(1).find((a) => !a.startsWith('--')) === script) pids.push(Number(entry));
+		if (
+			argv
+				.split('\0')
+				.slice(1)
+				.find((a) => !a.startsWith('--')) === script
+		)
+			pids.push(Number(entry));
 	}
 	return pids;
 }
