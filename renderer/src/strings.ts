@@ -119,8 +119,8 @@ export const STRINGS = {
 		mountLabel: (volume: string) => `Mount volume ${volume}`,
 		unmountLabel: (volume: string) => `Unmount volume ${volume}`,
 		revealLabel: (volume: string) => `Reveal volume ${volume} in the file manager`,
-		otherVolumeMounted: 'Unmount the disk to mount this volume on its own.',
-		unmountWithDisk: 'The volumes of a disk are unmounted together: use Unmount for the disk.',
+		otherVolumeMounted:
+			'The disk is mounted with changes allowed without this volume: unmount the disk to add it.',
 		mountedAt: (path: string) => `Mounted at ${path}`,
 	},
 	progress: {

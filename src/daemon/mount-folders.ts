@@ -36,9 +36,11 @@ export class MountFolders {
 	private readonly root: string;
 	private readonly diskName: string;
 
-	constructor(root: string, diskName: string) {
+	/** `diskDir`: the disk's folder when it exists already (a volume mounted later). */
+	constructor(root: string, diskName: string, diskDir?: string) {
 		this.root = root;
 		this.diskName = diskName;
+		this.diskDir = diskDir;
 	}
 
 	/**

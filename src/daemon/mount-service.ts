@@ -39,7 +39,7 @@ import { checkNoLock, nothingMounted, selectVolumes, summarize, type VolumeOutco
 import { diskFolderName, MountFolders, safeFolderName } from './mount-folders.js';
 import { toMountedDisk, type DiskRecord, type MountRegistry, type VolumeRecord } from './mount-registry.js';
 import { RateLimitedLog } from './rate-limited-log.js';
-import { containerOf, matches } from './unmount-targets.js';
+import { containerOf, matches, volumeNamed } from './unmount-targets.js';
 
 /** The FUSE source name of our exports (crash recovery recognises them by it). */
 export const EXPORT_SOURCE_PREFIX = 'vmdk-mounter:';
@@ -165,13 +165,16 @@ export class DaemonMountService {
 			);
 		}
 		const mounted: DiskRecord[] = [];
+		const before = new Set(this.deps.registry.all().map((d) => d.id));
 		try {
 			for (const [i, p] of resolved.disks.entries()) {
 				mounted.push(await this.mountDisk(p, request, progress, resolved.folderNames?.[i]));
 			}
 		} catch (error) {
-			// A bundle mounts all its disks or none.
-			for (const d of mounted.reverse()) await this.unmountDisk(d, true).catch(() => undefined);
+			// A bundle mounts all its disks or none (disks that were mounted before stay as they were).
+			for (const d of mounted.reverse()) {
+				if (!before.has(d.id)) await this.unmountDisk(d, true).catch(() => undefined);
+			}
 			throw error;
 		}
 		return { disks: mounted.map(toMountedDisk) };
@@ -187,6 +190,10 @@ export class DaemonMountService {
 		const canonical = await realpath(diskPath).catch(() => diskPath);
 		log.info(`mounting ${canonical}`);
 		const readWrite = request.readWrite === true;
+		const existing = this.deps.registry.all().find((d) => d.path === canonical && d.state === 'mounted');
+		if (existing !== undefined && request.partition !== undefined) {
+			return this.mountAnotherVolume(existing, request.partition, readWrite, progress);
+		}
 		this.checkNotMounted(canonical);
 		if (readWrite && request.force !== true) await checkNoLock(canonical);
 
@@ -210,6 +217,92 @@ export class DaemonMountService {
 			await this.rollBack(id, base, opened);
 			throw error;
 		}
+	}
+
+	/**
+	 * Mounts volume `index` of a disk that is mounted already (its export serves every volume):
+	 * a volume unmounted on its own, or one left out by `--partition`. The mode must match the
+	 * disk's; in a writable mount only volumes that have an overlay can be mounted.
+	 */
+	private async mountAnotherVolume(
+		record: DiskRecord,
+		index: number,
+		readWrite: boolean,
+		progress: Progress,
+	): Promise<DiskRecord> {
+		const live = this.live.get(record.id);
+		const opened = live?.opened.volumes.find((v) => v.index === index);
+		const recorded = record.volumes.find((v) => v.index === index);
+		if (live === undefined || opened === undefined) {
+			throw new AppError('USAGE', `${record.path} has no volume ${index}`);
+		}
+		if (recorded?.mountpoint != null) {
+			throw new AppError(
+				'ALREADY_MOUNTED',
+				`volume ${index} of ${record.path} is already mounted at ${recorded.mountpoint}`,
+			);
+		}
+		if (readWrite !== record.readWrite) {
+			throw new AppError(
+				'ALREADY_MOUNTED',
+				`${record.path} is mounted ${record.readWrite ? 'with copy-on-write' : 'read-only'}; unmount it to mount volume ${index} ${readWrite ? 'writable' : 'read-only'}`,
+			);
+		}
+		if (readWrite && !live.exp.overlays().has(opened.name)) {
+			throw new AppError(
+				'USAGE',
+				`volume ${index} of ${record.path} was not part of its writable mount; unmount the disk and mount it again with that volume`,
+			);
+		}
+		const { host, paths, registry } = this.deps;
+		const settings = await readSettings(paths.settingsPath);
+		const plan = planVolume(
+			{ index, type: opened.filesystem?.type ?? null, unsupported: opened.unsupported },
+			host.probe.helperTable,
+			host.probe,
+			{ readWrite, unknownOrder: settings.unknownFilesystemOrder },
+		);
+		if (plan.kind === 'skip')
+			throw new AppError('NO_HELPER', `volume ${index} of ${record.path}: ${plan.reason}`);
+		const diskDir = record.volumes.flatMap((v) =>
+			v.mountpoint !== null ? (v.createdDirs?.slice(1, 2) ?? []) : [],
+		)[0];
+		const folders = host.choosesMountpoints
+			? undefined
+			: new MountFolders(
+					await resolveMountRoot(paths, settings.mountRoot),
+					diskFolderName(record.path, record.id),
+					diskDir,
+				);
+		const common: VolumeRecord = {
+			index,
+			name: opened.name,
+			rawPath: join(record.exportDir, opened.name),
+			filesystem: summarize(opened.filesystem),
+			readOnly: !readWrite,
+			mountpoint: null,
+			helper: null,
+		};
+		const others = record.volumes.filter((v) => v.index !== index);
+		const put = (volumes: readonly VolumeRecord[]) =>
+			registry.put({ ...record, volumes: [...others, ...volumes].sort((a, b) => a.index - b.index) });
+		progress({
+			path: record.path,
+			phase: 'mounting-volume',
+			volumeIndex: index,
+			done: 0,
+			total: 1,
+			message: `Mounting volume ${index}`,
+		});
+		const outcome = await this.mountVolume(opened, plan.attempts, common, folders, put);
+		await put([outcome.record]);
+		if (outcome.kind !== 'mounted') {
+			throw new AppError(
+				'MOUNT_FAILED',
+				`volume ${index} of ${record.path}: ${outcome.record.problem ?? 'could not be mounted'}`,
+			);
+		}
+		return registry.get(record.id) ?? record;
 	}
 
 	private checkNotMounted(canonical: string): void {
@@ -456,6 +549,16 @@ export class DaemonMountService {
 			} else {
 				const target = request.target ?? '';
 				const canonical = await realpath(target).catch(() => target);
+				// A volume's mountpoint (or a folder in it) unmounts that volume alone while others
+				// of its disk stay mounted; the disk's last volume takes the disk with it.
+				const one = request.keep === true ? undefined : volumeNamed(all, [target, canonical]);
+				if (one !== undefined && one.record.volumes.some((v) => v !== one.volume && v.mountpoint !== null)) {
+					return {
+						disks: [
+							toMountedDisk(await this.unmountOneVolume(one.record, one.volume, request.force === true)),
+						],
+					};
+				}
 				const container = await containerOf(canonical);
 				targets = all.filter(
 					(d) =>
@@ -545,6 +648,42 @@ export class DaemonMountService {
 					message: `Keeping changes (${done} of ${total} grains)`,
 				}),
 		};
+	}
+
+	/** Unmounts one volume of a disk whose other volumes stay mounted. */
+	private async unmountOneVolume(
+		record: DiskRecord,
+		volume: VolumeRecord,
+		force: boolean,
+	): Promise<DiskRecord> {
+		const { host, log, registry } = this.deps;
+		const mountpoint = volume.mountpoint ?? '';
+		await host.unmountVolume(
+			{ mountpoint, attachment: volume.attachment, fuseHelper: volume.fuseHelper === true },
+			{ force },
+		);
+		log.info(`unmounted ${mountpoint} (the other volumes of ${record.path} stay mounted)`);
+		const [own, ...rest] = volume.createdDirs ?? [];
+		if (own !== undefined) await rmdir(own).catch(() => undefined);
+		const updated: DiskRecord = {
+			...record,
+			volumes: record.volumes.map((v) =>
+				v === volume
+					? {
+							index: v.index,
+							name: v.name,
+							rawPath: v.rawPath,
+							filesystem: v.filesystem,
+							readOnly: v.readOnly,
+							mountpoint: null,
+							helper: null,
+							...(rest.length > 0 ? { createdDirs: rest } : {}),
+						}
+					: v,
+			),
+		};
+		await registry.put(updated);
+		return updated;
 	}
 
 	/** Closes the export of a disk whose volumes are all unmounted, and forgets it. */

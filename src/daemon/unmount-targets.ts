@@ -37,3 +37,17 @@ export function matches(d: DiskRecord, target: string): boolean {
 			(v.createdDirs ?? []).slice(1).includes(target),
 	);
 }
+
+/** The mounted volume whose mountpoint is one of `targets` or holds it, and its disk. */
+export function volumeNamed(
+	records: readonly DiskRecord[],
+	targets: readonly string[],
+): { readonly record: DiskRecord; readonly volume: DiskRecord['volumes'][number] } | undefined {
+	for (const record of records) {
+		for (const volume of record.volumes) {
+			const mp = volume.mountpoint;
+			if (mp !== null && targets.some((t) => t === mp || t.startsWith(`${mp}/`))) return { record, volume };
+		}
+	}
+	return undefined;
+}

@@ -292,6 +292,18 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 		await sample.getByRole('button', { name: STRINGS.volumes.revealLabel('LINUXDATA') }).click();
 		await until(async () => host.revealed.at(-1), volumes[0]?.mountpoint);
 
+		// One volume at a time: FATDATA goes while the others stay, then comes back.
+		const fatRow = sample.locator('tbody tr').nth(1);
+		await sample.getByRole('button', { name: STRINGS.volumes.unmountLabel('FATDATA') }).click();
+		await until(() => text(fatRow.locator('.volume-state')), STRINGS.state.notMounted);
+		expect((await mounted())[0]?.volumes.map((v) => v.mountpoint !== null)).toEqual([true, false, true]);
+		expect(existsSync(volumes[1]?.mountpoint ?? '/nonexistent')).toBe(false);
+		await expectFiles(volumes[0]?.mountpoint ?? '');
+		await sample.getByRole('button', { name: STRINGS.volumes.mountLabel('FATDATA') }).click();
+		await until(() => text(fatRow.locator('.volume-state')), STRINGS.state.mounted);
+		expect((await mounted())[0]?.volumes.map((v) => v.mountpoint)).toEqual(volumes.map((v) => v.mountpoint));
+		await expectFiles(volumes[1]?.mountpoint ?? '');
+
 		await sample.getByRole('button', { name: STRINGS.disk.unmountLabel('sample.vmdk') }).click();
 		await until(() => text(sample.locator('.state-badge')), STRINGS.state.notMounted);
 		expect(await mounted()).toEqual([]);

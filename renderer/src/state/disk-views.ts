@@ -31,9 +31,9 @@ export interface VolumeView {
 	readonly problem: string | null;
 	/** The volume can be mounted on its own now. */
 	readonly canMount: boolean;
-	/** The volume can be unmounted on its own (it is its disk's only mounted volume). */
+	/** The volume can be unmounted on its own (its disk's other volumes stay mounted). */
 	readonly canUnmount: boolean;
-	/** Another volume of the disk is mounted, so this one cannot be mounted alone now. */
+	/** The disk is mounted writable without this volume, so it cannot be added now. */
 	readonly blockedByOtherVolume: boolean;
 }
 
@@ -222,9 +222,8 @@ function diskView(
 		state.operations.get(actionPath) ?? sourceOperation ?? foreignOperation(state, [disk.path, actionPath]);
 	const byIndex = new Map((mounted?.volumes ?? []).map((v) => [v.index, v]));
 	const busy = operation !== null;
-	const mountedCount = (mounted?.volumes ?? []).filter((v) => v.mountpoint !== null).length;
 	const volumes = disk.volumes.map((v) =>
-		volumeView(disk.path, v, mounted, byIndex.get(v.index), busy || !standalone, mountedCount),
+		volumeView(disk.path, v, mounted, byIndex.get(v.index), busy || !standalone),
 	);
 	return {
 		key: disk.path,
@@ -269,11 +268,13 @@ function volumeView(
 	disk: MountedDisk | null,
 	mounted: MountedVolume | undefined,
 	busy: boolean,
-	mountedCount: number,
 ): VolumeView {
 	const type = v.filesystem?.type;
 	const mountable = v.unsupported === undefined && (type === undefined || !NOT_MOUNTABLE.has(type));
 	const state = volumeState(mounted);
+	// A volume joins its disk's mount when the disk is not mounted, mounted read-only (its export
+	// serves every volume), or mounted writable with this volume among those given an overlay.
+	const canJoin = disk === null || !disk.readWrite || mounted !== undefined;
 	return {
 		key: `${diskPath}#${v.index}`,
 		index: v.index,
@@ -285,23 +286,24 @@ function volumeView(
 		mountpoint: mounted?.mountpoint ?? null,
 		state: mountable || state !== 'not-mounted' ? state : 'unavailable',
 		problem: mounted?.problem ?? v.unsupported ?? v.filesystem?.problem ?? null,
-		canMount: mountable && disk === null && !busy,
-		canUnmount: state !== 'not-mounted' && mounted?.mountpoint != null && mountedCount === 1 && !busy,
-		blockedByOtherVolume: mountable && disk !== null && mounted === undefined,
+		canMount: mountable && !busy && state === 'not-mounted' && canJoin,
+		canUnmount: mounted?.mountpoint != null && !busy,
+		blockedByOtherVolume: mountable && state === 'not-mounted' && !canJoin,
 	};
 }
 
 function volumeState(mounted: MountedVolume | undefined): VolumeView['state'] {
 	if (mounted === undefined) return 'not-mounted';
 	if (mounted.state === 'degraded') return 'degraded';
-	return mounted.mountpoint === null ? 'unavailable' : 'mounted';
+	if (mounted.mountpoint !== null) return 'mounted';
+	// Unmounted on its own (no reason given) is simply not mounted; a reason means it cannot be.
+	return mounted.problem === undefined ? 'not-mounted' : 'unavailable';
 }
 
 /** A disk mounted elsewhere, from what the mount list says about it. */
 function mountedOnlyView(state: AppState, disk: MountedDisk): SourceView {
 	const key = disk.id;
 	const operation = state.operations.get(key) ?? null;
-	const mountedCount = disk.volumes.filter((v) => v.mountpoint !== null).length;
 	const volumes: VolumeView[] = disk.volumes.map((v) => ({
 		key: `${disk.path}#${v.index}`,
 		index: v.index,
@@ -314,7 +316,7 @@ function mountedOnlyView(state: AppState, disk: MountedDisk): SourceView {
 		state: volumeState(v),
 		problem: v.problem ?? null,
 		canMount: false,
-		canUnmount: v.mountpoint !== null && mountedCount === 1 && operation === null,
+		canUnmount: v.mountpoint !== null && operation === null,
 		blockedByOtherVolume: false,
 	}));
 	const view: DiskView = {

@@ -65,6 +65,11 @@ export const unmountCommand: CliCommand = {
 		}
 		if (result.disks.length === 0) io.stdout.write('Nothing was mounted.\n');
 		for (const d of result.disks) {
+			if (d.volumes.some((v) => v.mountpoint !== null)) {
+				// One volume went; the disk's others stay mounted.
+				io.stdout.write(`Unmounted ${resolve(target ?? '')} (the other volumes of ${d.path} stay mounted)\n`);
+				continue;
+			}
 			io.stdout.write(`Unmounted ${d.path}\n`);
 			const k = result.kept?.find((x) => x.diskPath === d.path);
 			if (k !== undefined) {

@@ -100,7 +100,7 @@ describe('buildWindowView', () => {
 		expect(after).toEqual(before);
 	});
 
-	it('offers no lone volume mount while another volume of the disk is mounted', () => {
+	it('lets a volume join its mounted disk, unless the disk is writable without it', () => {
 		const info = diskInfo('/d/a.vmdk');
 		const two: InfoResult = {
 			...info,
@@ -119,14 +119,24 @@ describe('buildWindowView', () => {
 				},
 			],
 		};
-		const mounted = mountedDisk('/d/a.vmdk', 'aaaaaaaa', '/mnt/a');
-		const view = buildWindowView(
-			state({
-				sources: [ready('/d/a.vmdk', two)],
-				mounts: [{ ...mounted, volumes: [mounted.volumes[0]!] }],
-			}),
-		);
-		expect(view.sources[0]?.disks[0]?.volumes[1]).toMatchObject({
+		const viewWith = (readWrite: boolean) => {
+			const mounted = mountedDisk('/d/a.vmdk', 'aaaaaaaa', '/mnt/a', readWrite);
+			return buildWindowView(
+				state({
+					sources: [ready('/d/a.vmdk', two)],
+					mounts: [{ ...mounted, volumes: [mounted.volumes[0]!] }],
+				}),
+			).sources[0]?.disks[0]?.volumes;
+		};
+		// Read-only: the disk's export serves every volume, so p2 can be mounted now; p1 can go alone.
+		expect(viewWith(false)?.[1]).toMatchObject({
+			state: 'not-mounted',
+			canMount: true,
+			blockedByOtherVolume: false,
+		});
+		expect(viewWith(false)?.[0]).toMatchObject({ state: 'mounted', canUnmount: true });
+		// Writable without p2: p2 has no overlay, so it cannot join.
+		expect(viewWith(true)?.[1]).toMatchObject({
 			state: 'not-mounted',
 			canMount: false,
 			blockedByOtherVolume: true,

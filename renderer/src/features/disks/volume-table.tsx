@@ -73,8 +73,6 @@ function VolumeRow({
 	const who = v.label ?? v.name;
 	const isMounted = v.mountpoint !== null;
 	const toggleBlocked = isMounted ? !v.canUnmount : !v.canMount;
-	const why =
-		isMounted && !v.canUnmount && disk.operation === null ? STRINGS.volumes.unmountWithDisk : undefined;
 	const detail =
 		v.mountpoint ?? v.problem ?? (v.blockedByOtherVolume ? STRINGS.volumes.otherVolumeMounted : '');
 	return (
@@ -104,7 +102,6 @@ function VolumeRow({
 					className="button small toggle"
 					aria-label={isMounted ? STRINGS.volumes.unmountLabel(who) : STRINGS.volumes.mountLabel(who)}
 					aria-disabled={toggleBlocked}
-					title={why}
 					onClick={() => {
 						if (toggleBlocked) return;
 						if (isMounted && v.mountpoint !== null) void store.unmountVolume(v.mountpoint, disk.actionPath);
