@@ -553,11 +553,8 @@ export class DaemonMountService {
 				// of its disk stay mounted; the disk's last volume takes the disk with it.
 				const one = request.keep === true ? undefined : volumeNamed(all, [target, canonical]);
 				if (one !== undefined && one.record.volumes.some((v) => v !== one.volume && v.mountpoint !== null)) {
-					return {
-						disks: [
-							toMountedDisk(await this.unmountOneVolume(one.record, one.volume, request.force === true)),
-						],
-					};
+					const updated = await this.unmountOneVolume(one.record, one.volume, request.force === true);
+					return { disks: [toMountedDisk(updated)], unmountedVolume: one.volume.mountpoint ?? undefined };
 				}
 				const container = await containerOf(canonical);
 				targets = all.filter(

@@ -64,12 +64,13 @@ export const unmountCommand: CliCommand = {
 			return;
 		}
 		if (result.disks.length === 0) io.stdout.write('Nothing was mounted.\n');
+		if (result.unmountedVolume !== undefined) {
+			// One volume went; the disk's others stay mounted.
+			const disk = result.disks[0]?.path ?? 'its disk';
+			io.stdout.write(`Unmounted ${result.unmountedVolume} (the other volumes of ${disk} stay mounted)\n`);
+			return;
+		}
 		for (const d of result.disks) {
-			if (d.volumes.some((v) => v.mountpoint !== null)) {
-				// One volume went; the disk's others stay mounted.
-				io.stdout.write(`Unmounted ${resolve(target ?? '')} (the other volumes of ${d.path} stay mounted)\n`);
-				continue;
-			}
 			io.stdout.write(`Unmounted ${d.path}\n`);
 			const k = result.kept?.find((x) => x.diskPath === d.path);
 			if (k !== undefined) {
