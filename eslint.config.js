@@ -30,7 +30,7 @@ export default tseslint.config(
 	{
 		languageOptions: {
 			parserOptions: {
-				projectService: { allowDefaultProject: ['*.js', '*.ts', 'bin/*.js', 'bench/*.js'] },
+				projectService: { allowDefaultProject: ['*.js', '*.ts', 'bin/*.js', 'bench/*.js', 'bench/*.ts'] },
 				tsconfigRootDir: import.meta.dirname,
 			},
 			globals: { ...globals.node },
@@ -199,6 +199,30 @@ export default tseslint.config(
 							group: ['**/shared/**'],
 							allowTypeImports: true,
 							message: 'src/preload imports only types from src/shared (it is bundled to one small file).',
+						},
+					],
+				},
+			],
+		},
+	},
+	{
+		// The window: a browser page. It sees `window.vmdk` and nothing of Node or Electron, and
+		// takes only types from src/ (its tsconfig has the DOM lib and no Node types).
+		files: ['renderer/src/**/*.{ts,tsx}'],
+		languageOptions: { globals: { ...globals.browser } },
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						{
+							group: [...NODE_BUILTINS, 'electron', 'execa', 'zod'],
+							message: 'renderer/ is a sandboxed page: no node, no electron; talk to window.vmdk.',
+						},
+						{
+							group: ['**/src/**'],
+							allowTypeImports: true,
+							message: 'renderer/ takes only types from src/ (import type); it runs nothing of it.',
 						},
 					],
 				},

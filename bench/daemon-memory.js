@@ -12,9 +12,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { makeThreeVolumeRaw } from './source-image.js';
 
 const REPO = resolve(import.meta.dirname, '..');
-const MiB = 1024 * 1024;
 const TARGET_GROWTH_MB = 20;
 const argv = process.argv.slice(2);
 const cycles = argv.includes('--cycles') ? Number(argv[argv.indexOf('--cycles') + 1]) : 200;
@@ -30,31 +30,7 @@ const run = (cmd, args, input) => execFileSync(cmd, args, { input, stdio: ['pipe
 const dir = mkdtempSync(join(tmpdir(), 'vmdk-bench-mem-'));
 let client;
 try {
-	const raw = join(dir, 'three.raw');
-	run('/usr/bin/truncate', ['-s', `${160 * MiB}`, raw]);
-	run(
-		'/usr/sbin/sfdisk',
-		['-q', raw],
-		'label: dos\nstart=2048, size=65536, type=83\nstart=67584, size=81920, type=c\nstart=149504, type=83\n',
-	);
-	for (const [start, sectors, make] of [
-		[2048, 65536, (img) => run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'ONE', img])],
-		[67584, 81920, (img) => run('/usr/sbin/mkfs.vfat', ['-F', '32', '-n', 'TWO', img])],
-		[149504, 178176, (img) => run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'THREE', img])],
-	]) {
-		const img = join(dir, 'part.img');
-		run('/usr/bin/truncate', ['-s', String(sectors * 512), img]);
-		make(img);
-		run('/usr/bin/dd', [
-			`if=${img}`,
-			`of=${raw}`,
-			'bs=512',
-			`seek=${start}`,
-			'conv=notrunc,sparse',
-			'status=none',
-		]);
-		rmSync(img);
-	}
+	const raw = makeThreeVolumeRaw(dir);
 	const vmdk = join(dir, 'three.vmdk');
 	run('/usr/bin/qemu-img', [
 		'convert',

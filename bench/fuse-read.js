@@ -22,6 +22,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { makeThreeVolumeRaw } from './source-image.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'bin', 'vmdk-mounter.js');
@@ -235,31 +236,7 @@ async function daemonBench(dir) {
 	};
 	const cli = (...args) => run(process.execPath, [CLI, ...args], { env });
 	// A 3-volume disk: ext4, FAT32, ext4.
-	const raw = join(dir, 'three.raw');
-	run('/usr/bin/truncate', ['-s', `${160 * MiB}`, raw]);
-	run('/usr/sbin/sfdisk', ['-q', raw], {
-		input:
-			'label: dos\nstart=2048, size=65536, type=83\nstart=67584, size=81920, type=c\nstart=149504, type=83\n',
-		stdio: ['pipe', 'pipe', 'pipe'],
-	});
-	for (const [start, sizeSectors, make] of [
-		[2048, 65536, (img) => run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'ONE', img])],
-		[67584, 81920, (img) => run('/usr/sbin/mkfs.vfat', ['-F', '32', '-n', 'TWO', img])],
-		[149504, 178176, (img) => run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'THREE', img])],
-	]) {
-		const img = join(dir, 'part.img');
-		run('/usr/bin/truncate', ['-s', String(sizeSectors * 512), img]);
-		make(img);
-		run('/usr/bin/dd', [
-			`if=${img}`,
-			`of=${raw}`,
-			'bs=512',
-			`seek=${start}`,
-			'conv=notrunc,sparse',
-			'status=none',
-		]);
-		rmSync(img);
-	}
+	const raw = makeThreeVolumeRaw(dir);
 	const disks = [];
 	for (let i = 0; i < 5; i++) {
 		const p = join(dir, `disk${i}.vmdk`);

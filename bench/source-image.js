@@ -1,7 +1,18 @@
 // SPDX-License-Identifier: MIT
-/** The 2 GiB source disk the benchmarks share (export, convert). */
+/** The disks the benchmarks share: the 2 GiB source (export, convert) and a 3-volume disk (mounts). */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, ftruncateSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import {
+	closeSync,
+	existsSync,
+	ftruncateSync,
+	openSync,
+	renameSync,
+	rmSync,
+	statSync,
+	writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
 
 const MiB = 1024 * 1024;
 /** Size of the benchmark disk. */
@@ -39,4 +50,38 @@ export function makeSourceRaw(path) {
 	ftruncateSync(fd, IMAGE_BYTES);
 	closeSync(fd);
 	renameSync(path + '.tmp', path);
+}
+
+/**
+ * A 160 MiB raw disk with three volumes — ext4 "ONE", FAT32 "TWO", ext4 "THREE" — for the
+ * mount benches (mount time, daemon memory). Made with sfdisk, mkfs and dd in `dir`.
+ */
+export function makeThreeVolumeRaw(dir) {
+	const run = (cmd, args, input) => execFileSync(cmd, args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
+	const raw = join(dir, 'three.raw');
+	run('/usr/bin/truncate', ['-s', `${160 * MiB}`, raw]);
+	run(
+		'/usr/sbin/sfdisk',
+		['-q', raw],
+		'label: dos\nstart=2048, size=65536, type=83\nstart=67584, size=81920, type=c\nstart=149504, type=83\n',
+	);
+	for (const [start, sectors, make] of [
+		[2048, 65536, (img) => run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'ONE', img])],
+		[67584, 81920, (img) => run('/usr/sbin/mkfs.vfat', ['-F', '32', '-n', 'TWO', img])],
+		[149504, 178176, (img) => run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'THREE', img])],
+	]) {
+		const img = join(dir, 'part.img');
+		run('/usr/bin/truncate', ['-s', String(sectors * 512), img]);
+		make(img);
+		run('/usr/bin/dd', [
+			`if=${img}`,
+			`of=${raw}`,
+			'bs=512',
+			`seek=${start}`,
+			'conv=notrunc,sparse',
+			'status=none',
+		]);
+		rmSync(img);
+	}
+	return raw;
 }

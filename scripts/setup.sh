@@ -14,6 +14,7 @@ PACKAGES=(
 	e2fsprogs fuse2fs dosfstools fusefat exfatprogs exfat-fuse ntfs-3g
 	xfsprogs btrfs-progs lvm2 cryptsetup-bin genisoimage udftools apfsprogs
 	mtools procps psmisc time                             # mcopy for FAT fixtures; fuser/ps; /usr/bin/time in bench
+	chromium                                              # the app's window in e2e tests, benches and the demo
 	librsvg2-bin icnsutils                                # resources/make-icons.sh: rsvg-convert, png2icns
 )
 

@@ -11,43 +11,36 @@
  * (rmdir, never recursively) on unmount or by crash recovery.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, realpath, rmdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { realpath, rmdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { planVolume, type VolumePlan } from '../core/index.js';
 import {
-	planVolume,
-	splitArchivePath,
-	type ChangedRange,
-	type FilesystemInfo,
-	type VolumePlan,
-} from '../core/index.js';
-import {
-	attachSnapshotToVmx,
 	inspectPath,
-	keepChangesAsSnapshot,
 	readSettings,
 	resolveMountRoot,
 	type AppPaths,
 	type Host,
 	type MountedVolumeHandle,
 } from '../host/index.js';
-import { AppError, isExpectedError } from '../shared/app-error.js';
+import { AppError } from '../shared/app-error.js';
 import type {
 	InspectRequest,
 	MountRequest,
 	ProgressEvent,
 	UnmountRequest,
 } from '../shared/daemon-contract.js';
-import type { FilesystemSummary, InfoResult, KeptSnapshotInfo, MountListResult } from '../shared/models.js';
+import type { InfoResult, KeptSnapshotInfo, MountListResult } from '../shared/models.js';
 import type { DiskOpener, OpenedDisk, OpenedVolume } from './disk-opener.js';
 import { DiskExport } from './fuse/disk-export.js';
 import type { FuseBackend } from './fuse/fuse-backend.js';
 import type { DaemonLog } from './log.js';
+import { checkKeepable, keepChanges, type KeepContext } from './keep-changes.js';
+import { checkNoLock, nothingMounted, selectVolumes, summarize, type VolumeOutcome } from './mount-checks.js';
+import { diskFolderName, MountFolders, safeFolderName } from './mount-folders.js';
 import { toMountedDisk, type DiskRecord, type MountRegistry, type VolumeRecord } from './mount-registry.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+import { containerOf, matches, volumeNamed } from './unmount-targets.js';
 
-/** Longest folder name we create, in characters. */
-const MAX_NAME_CHARS = 80;
-/** Most " (n)" suffixes tried to make a folder name unique. */
-const MAX_UNIQUE_TRIES = 100;
 /** The FUSE source name of our exports (crash recovery recognises them by it). */
 export const EXPORT_SOURCE_PREFIX = 'vmdk-mounter:';
 
@@ -81,50 +74,8 @@ interface LiveDisk {
 	readonly exp: DiskExport;
 }
 
-/** How one volume fared. */
-type VolumeOutcome =
-	| { readonly kind: 'mounted'; readonly record: VolumeRecord }
-	| { readonly kind: 'skipped'; readonly record: VolumeRecord; readonly reason: string }
-	| { readonly kind: 'failed'; readonly record: VolumeRecord; readonly error: unknown };
-
 /** Reports progress of one call. */
 type Progress = (event: Omit<ProgressEvent, 'operationId'>) => void;
-
-/** Turns a label into a safe folder name ("" when nothing is left). */
-export function safeFolderName(name: string): string {
-	let out = '';
-	for (const ch of name.normalize('NFC')) {
-		const code = ch.codePointAt(0) ?? 0;
-		out += code < 0x20 || code === 0x7f || ch === '/' || ch === '\\' ? '_' : ch;
-	}
-	out = out.trim().replace(/^\.+/, '').trim();
-	return [...out].slice(0, MAX_NAME_CHARS).join('');
-}
-
-/** A user-facing summary of a probe result. */
-function summarize(fs: FilesystemInfo | null): FilesystemSummary | null {
-	if (fs === null) return null;
-	return {
-		type: fs.type,
-		label: fs.label,
-		uuid: fs.uuid,
-		...(fs.version === undefined ? {} : { version: fs.version }),
-		...(fs.sizeBytes === undefined ? {} : { sizeBytes: fs.sizeBytes }),
-		...(fs.health === undefined ? {} : { health: fs.health }),
-		...(fs.problem === undefined ? {} : { problem: fs.problem }),
-	};
-}
-
-/** Why a read-write mount of this filesystem is unsafe, or undefined. */
-function unsafeForWrite(fs: FilesystemInfo | null): string | undefined {
-	const h = fs?.health;
-	if (h === undefined) return undefined;
-	if (h.hibernated === true) return 'is hibernated (Windows fast start-up)';
-	if (h.needsRecovery === true) return 'has a journal that needs recovery';
-	if (h.journalDirty === true) return 'has an unreplayed journal';
-	if (h.dirty === true) return 'was not unmounted cleanly (dirty)';
-	return undefined;
-}
 
 /** The service. */
 export class DaemonMountService {
@@ -214,13 +165,16 @@ export class DaemonMountService {
 			);
 		}
 		const mounted: DiskRecord[] = [];
+		const before = new Set(this.deps.registry.all().map((d) => d.id));
 		try {
 			for (const [i, p] of resolved.disks.entries()) {
 				mounted.push(await this.mountDisk(p, request, progress, resolved.folderNames?.[i]));
 			}
 		} catch (error) {
-			// A bundle mounts all its disks or none.
-			for (const d of mounted.reverse()) await this.unmountDisk(d, true).catch(() => undefined);
+			// A bundle mounts all its disks or none (disks that were mounted before stay as they were).
+			for (const d of mounted.reverse()) {
+				if (!before.has(d.id)) await this.unmountDisk(d, true).catch(() => undefined);
+			}
 			throw error;
 		}
 		return { disks: mounted.map(toMountedDisk) };
@@ -236,6 +190,10 @@ export class DaemonMountService {
 		const canonical = await realpath(diskPath).catch(() => diskPath);
 		log.info(`mounting ${canonical}`);
 		const readWrite = request.readWrite === true;
+		const existing = this.deps.registry.all().find((d) => d.path === canonical && d.state === 'mounted');
+		if (existing !== undefined && request.partition !== undefined) {
+			return this.mountAnotherVolume(existing, request.partition, readWrite, progress);
+		}
 		this.checkNotMounted(canonical);
 		if (readWrite && request.force !== true) await checkNoLock(canonical);
 
@@ -259,6 +217,92 @@ export class DaemonMountService {
 			await this.rollBack(id, base, opened);
 			throw error;
 		}
+	}
+
+	/**
+	 * Mounts volume `index` of a disk that is mounted already (its export serves every volume):
+	 * a volume unmounted on its own, or one left out by `--partition`. The mode must match the
+	 * disk's; in a writable mount only volumes that have an overlay can be mounted.
+	 */
+	private async mountAnotherVolume(
+		record: DiskRecord,
+		index: number,
+		readWrite: boolean,
+		progress: Progress,
+	): Promise<DiskRecord> {
+		const live = this.live.get(record.id);
+		const opened = live?.opened.volumes.find((v) => v.index === index);
+		const recorded = record.volumes.find((v) => v.index === index);
+		if (live === undefined || opened === undefined) {
+			throw new AppError('USAGE', `${record.path} has no volume ${index}`);
+		}
+		if (recorded?.mountpoint != null) {
+			throw new AppError(
+				'ALREADY_MOUNTED',
+				`volume ${index} of ${record.path} is already mounted at ${recorded.mountpoint}`,
+			);
+		}
+		if (readWrite !== record.readWrite) {
+			throw new AppError(
+				'ALREADY_MOUNTED',
+				`${record.path} is mounted ${record.readWrite ? 'with copy-on-write' : 'read-only'}; unmount it to mount volume ${index} ${readWrite ? 'writable' : 'read-only'}`,
+			);
+		}
+		if (readWrite && !live.exp.overlays().has(opened.name)) {
+			throw new AppError(
+				'USAGE',
+				`volume ${index} of ${record.path} was not part of its writable mount; unmount the disk and mount it again with that volume`,
+			);
+		}
+		const { host, paths, registry } = this.deps;
+		const settings = await readSettings(paths.settingsPath);
+		const plan = planVolume(
+			{ index, type: opened.filesystem?.type ?? null, unsupported: opened.unsupported },
+			host.probe.helperTable,
+			host.probe,
+			{ readWrite, unknownOrder: settings.unknownFilesystemOrder },
+		);
+		if (plan.kind === 'skip')
+			throw new AppError('NO_HELPER', `volume ${index} of ${record.path}: ${plan.reason}`);
+		const diskDir = record.volumes.flatMap((v) =>
+			v.mountpoint !== null ? (v.createdDirs?.slice(1, 2) ?? []) : [],
+		)[0];
+		const folders = host.choosesMountpoints
+			? undefined
+			: new MountFolders(
+					await resolveMountRoot(paths, settings.mountRoot),
+					diskFolderName(record.path, record.id),
+					diskDir,
+				);
+		const common: VolumeRecord = {
+			index,
+			name: opened.name,
+			rawPath: join(record.exportDir, opened.name),
+			filesystem: summarize(opened.filesystem),
+			readOnly: !readWrite,
+			mountpoint: null,
+			helper: null,
+		};
+		const others = record.volumes.filter((v) => v.index !== index);
+		const put = (volumes: readonly VolumeRecord[]) =>
+			registry.put({ ...record, volumes: [...others, ...volumes].sort((a, b) => a.index - b.index) });
+		progress({
+			path: record.path,
+			phase: 'mounting-volume',
+			volumeIndex: index,
+			done: 0,
+			total: 1,
+			message: `Mounting volume ${index}`,
+		});
+		const outcome = await this.mountVolume(opened, plan.attempts, common, folders, put);
+		await put([outcome.record]);
+		if (outcome.kind !== 'mounted') {
+			throw new AppError(
+				'MOUNT_FAILED',
+				`volume ${index} of ${record.path}: ${outcome.record.problem ?? 'could not be mounted'}`,
+			);
+		}
+		return registry.get(record.id) ?? record;
 	}
 
 	private checkNotMounted(canonical: string): void {
@@ -341,7 +385,7 @@ export class DaemonMountService {
 			? undefined
 			: new MountFolders(
 					await resolveMountRoot(paths, settings.mountRoot),
-					(folderName === undefined ? '' : safeFolderName(folderName)) || diskFolderName(base),
+					(folderName === undefined ? '' : safeFolderName(folderName)) || diskFolderName(base.path, base.id),
 				);
 		const outcomes: VolumeOutcome[] = [];
 		const total = plans.filter((p) => p.kind === 'mount').length;
@@ -505,6 +549,13 @@ export class DaemonMountService {
 			} else {
 				const target = request.target ?? '';
 				const canonical = await realpath(target).catch(() => target);
+				// A volume's mountpoint (or a folder in it) unmounts that volume alone while others
+				// of its disk stay mounted; the disk's last volume takes the disk with it.
+				const one = request.keep === true ? undefined : volumeNamed(all, [target, canonical]);
+				if (one !== undefined && one.record.volumes.some((v) => v !== one.volume && v.mountpoint !== null)) {
+					const updated = await this.unmountOneVolume(one.record, one.volume, request.force === true);
+					return { disks: [toMountedDisk(updated)], unmountedVolume: one.volume.mountpoint ?? undefined };
+				}
 				const container = await containerOf(canonical);
 				targets = all.filter(
 					(d) =>
@@ -546,7 +597,7 @@ export class DaemonMountService {
 		force: boolean,
 		keep?: { readonly attach: boolean },
 	): Promise<KeptSnapshotInfo | undefined> {
-		if (keep !== undefined) this.checkKeepable(record);
+		if (keep !== undefined) checkKeepable(record, this.live.get(record.id)?.opened);
 		const { registry, log, host } = this.deps;
 		let remaining = [...record.volumes];
 		for (const v of record.volumes) {
@@ -568,7 +619,7 @@ export class DaemonMountService {
 		let kept: KeptSnapshotInfo | undefined;
 		if (keep !== undefined) {
 			try {
-				kept = await this.keepChanges(record, keep.attach);
+				kept = await keepChanges(record, this.keepContext(record), keep.attach);
 			} catch (error) {
 				await registry.put({ ...record, volumes: [] });
 				throw error;
@@ -578,56 +629,13 @@ export class DaemonMountService {
 		return kept;
 	}
 
-	/** Refuses `--keep` early, before anything is unmounted, where it cannot work. */
-	private checkKeepable(record: DiskRecord): void {
-		if (!record.readWrite) {
-			throw new AppError(
-				'USAGE',
-				`${record.path} was mounted read-only: it has no changes to keep (mount with --rw)`,
-			);
-		}
-		if (splitArchivePath(record.path) !== undefined) {
-			throw new AppError(
-				'USAGE',
-				`${record.path} is inside an appliance: a snapshot cannot be written next to it`,
-			);
-		}
-		const lvm = this.live.get(record.id)?.opened.volumes.find((v) => v.kind === 'lvm');
-		if (lvm !== undefined) {
-			throw new AppError(
-				'USAGE',
-				`${record.path} has LVM volumes (${lvm.name}): changes inside LVM cannot be kept yet`,
-			);
-		}
-	}
-
-	/** Writes the overlays' changes as a snapshot of the disk (and points the `.vmx` at it). */
-	private async keepChanges(record: DiskRecord, attach: boolean): Promise<KeptSnapshotInfo | undefined> {
+	private keepContext(record: DiskRecord): KeepContext | undefined {
 		const live = this.live.get(record.id);
-		const disk = live?.opened.disk;
-		if (live === undefined || disk === undefined) {
-			throw new AppError('INTERNAL', `${record.path}: its export is gone; the changes cannot be kept`);
-		}
-		const changes: ChangedRange[] = [];
-		for (const [name, overlay] of live.exp.overlays()) {
-			const start =
-				name === 'disk' ? 0 : (live.opened.volumes.find((v) => v.name === name)?.startBytes ?? -1);
-			if (start < 0) throw new AppError('INTERNAL', `${record.path}: no volume ${name} for its overlay`);
-			for (const r of await overlay.writtenRanges()) {
-				changes.push({
-					offsetBytes: start + r.offsetBytes,
-					lengthBytes: r.lengthBytes,
-					source: overlay,
-					sourceOffsetBytes: r.offsetBytes,
-				});
-			}
-		}
-		if (changes.length === 0) {
-			this.deps.log.info(`${record.path}: no changes were written; nothing to keep`);
-			return undefined;
-		}
+		if (live === undefined) return undefined;
 		const progress = this.progressOf(undefined, record.path);
-		const kept = await keepChangesAsSnapshot(disk, changes, {
+		return {
+			...live,
+			log: this.deps.log,
 			onProgress: (done, total) =>
 				progress({
 					path: record.path,
@@ -636,23 +644,43 @@ export class DaemonMountService {
 					total,
 					message: `Keeping changes (${done} of ${total} grains)`,
 				}),
-		});
-		this.deps.log.info(`kept the changes to ${record.path} as ${kept.childPath} (${kept.grains} grains)`);
-		const info: KeptSnapshotInfo = {
-			diskPath: record.path,
-			childPath: kept.childPath,
-			cid: kept.cid,
-			parentCid: kept.parentCid,
-			grains: kept.grains,
 		};
-		if (!attach) return info;
-		try {
-			const attached = await attachSnapshotToVmx(await vmxNextTo(record.path), record.path, kept.childPath);
-			return { ...info, attached };
-		} catch (error) {
-			// The snapshot is written and safe; only the .vmx is unchanged.
-			return { ...info, attachProblem: errorText(error) };
-		}
+	}
+
+	/** Unmounts one volume of a disk whose other volumes stay mounted. */
+	private async unmountOneVolume(
+		record: DiskRecord,
+		volume: VolumeRecord,
+		force: boolean,
+	): Promise<DiskRecord> {
+		const { host, log, registry } = this.deps;
+		const mountpoint = volume.mountpoint ?? '';
+		await host.unmountVolume(
+			{ mountpoint, attachment: volume.attachment, fuseHelper: volume.fuseHelper === true },
+			{ force },
+		);
+		log.info(`unmounted ${mountpoint} (the other volumes of ${record.path} stay mounted)`);
+		const [own, ...rest] = volume.createdDirs ?? [];
+		if (own !== undefined) await rmdir(own).catch(() => undefined);
+		const updated: DiskRecord = {
+			...record,
+			volumes: record.volumes.map((v) =>
+				v === volume
+					? {
+							index: v.index,
+							name: v.name,
+							rawPath: v.rawPath,
+							filesystem: v.filesystem,
+							readOnly: v.readOnly,
+							mountpoint: null,
+							helper: null,
+							...(rest.length > 0 ? { createdDirs: rest } : {}),
+						}
+					: v,
+			),
+		};
+		await registry.put(updated);
+		return updated;
 	}
 
 	/** Closes the export of a disk whose volumes are all unmounted, and forgets it. */
@@ -720,190 +748,6 @@ export class DaemonMountService {
 				await this.unmountDisk(d, false).catch(() => this.unmountDisk(d, true).catch(() => undefined));
 			}
 		});
-	}
-}
-
-/** The volumes a request asks for. */
-function selectVolumes(opened: OpenedDisk, request: MountRequest): OpenedVolume[] {
-	const wanted = opened.volumes.filter(
-		(v) => request.partition === undefined || v.index === request.partition,
-	);
-	if (request.partition !== undefined && wanted.length === 0) {
-		throw new AppError(
-			'USAGE',
-			`${opened.path} has no volume ${request.partition} (volumes: ${opened.volumes.map((v) => v.index).join(', ') || 'none'})`,
-		);
-	}
-	if (request.readWrite === true && request.force !== true) {
-		for (const v of wanted) {
-			const why = unsafeForWrite(v.filesystem);
-			if (why !== undefined) {
-				throw new AppError(
-					'FS_UNSAFE_FOR_WRITE',
-					`volume ${v.index} (${v.filesystem?.type ?? '?'}) of ${opened.path} ${why}; mount it read-only or use --force`,
-				);
-			}
-		}
-	}
-	return wanted;
-}
-
-/** The error for a disk of which nothing could be mounted, chosen from the typed outcomes. */
-function nothingMounted(path: string, outcomes: readonly VolumeOutcome[]): AppError {
-	if (outcomes.length === 0 || outcomes.every((o) => o.record.filesystem === null)) {
-		// Trial mounts of unrecognised volumes all failed: the helpers' complaints add nothing.
-		return new AppError(
-			'NO_FILESYSTEM',
-			`no filesystem found in ${path}: ${outcomes.length === 0 ? 'it has no volumes' : `none of its ${outcomes.length} volume(s) holds a filesystem this app recognises or its fallback helpers can mount`}`,
-		);
-	}
-	const reasons = outcomes.map(
-		(o) => `volume ${o.record.index} (${o.record.filesystem?.type ?? 'unknown'}): ${o.record.problem ?? '?'}`,
-	);
-	const failed = outcomes.find((o) => o.kind === 'failed');
-	const code =
-		failed === undefined ? 'NO_HELPER' : isExpectedError(failed.error) ? failed.error.code : 'MOUNT_FAILED';
-	return new AppError(
-		code === 'NO_HELPER' || code === 'FUSE_UNAVAILABLE' ? code : 'MOUNT_FAILED',
-		`nothing in ${path} could be mounted: ${reasons.join('; ')}`,
-	);
-}
-
-function diskFolderName(record: DiskRecord): string {
-	return safeFolderName(basename(record.path, extname(record.path))) || record.id;
-}
-
-/** The folders of one disk's mountpoints: `<root>/<disk>/<volume>`, made on first use. */
-class MountFolders {
-	private diskDir: string | undefined;
-	private readonly root: string;
-	private readonly diskName: string;
-
-	constructor(root: string, diskName: string) {
-		this.root = root;
-		this.diskName = diskName;
-	}
-
-	/**
-	 * Makes a unique folder for a volume. `record` is called with the folders about to be made
-	 * before each is made, so a crash in between leaves nothing unrecorded.
-	 */
-	async make(
-		volumeName: string,
-		record: (dirs: readonly string[]) => Promise<void>,
-	): Promise<{ mountpoint: string; createdDirs: readonly string[] }> {
-		if (this.diskDir === undefined) {
-			this.diskDir = await makeUniqueDir(this.root, this.diskName, (p) => record([p]));
-		}
-		const diskDir = this.diskDir;
-		const mountpoint = await makeUniqueDir(diskDir, volumeName, (p) => record([p, diskDir]));
-		// The disk folder is removed after the last of its volumes (rmdir fails while others remain).
-		return { mountpoint, createdDirs: [mountpoint, diskDir] };
-	}
-}
-
-/** Creates `<parent>/<name>`, or `<name> (2)` … if taken; returns its path. */
-async function makeUniqueDir(
-	parent: string,
-	name: string,
-	before: (path: string) => Promise<void>,
-): Promise<string> {
-	for (let i = 1; i <= MAX_UNIQUE_TRIES; i++) {
-		const path = join(parent, i === 1 ? name : `${name} (${i})`);
-		await before(path);
-		try {
-			await mkdir(path, { mode: 0o755 });
-			return path;
-		} catch (error) {
-			if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-		}
-	}
-	throw new AppError('INTERNAL', `could not make a unique folder for ${name} in ${parent}`);
-}
-
-/** Names of what holds disks: an appliance, a VM's configuration, a VM bundle or folder. */
-const CONTAINER_FILE = /\.(ova|ovf|vmx|vbox)$/i;
-
-/**
- * The folder whose disks `target` stands for, when it names a VM or appliance rather than one
- * disk: an `.ova` (its members are `<file>.ova/<member>`), the folder of a `.vmx`, `.vbox` or
- * `.ovf`, or a VM folder (one holding a `.vmx`, `.vbox` or `.ovf`). Otherwise undefined.
- */
-async function containerOf(target: string): Promise<string | undefined> {
-	const info = await stat(target).catch(() => undefined);
-	if (info === undefined) return undefined;
-	if (info.isFile()) {
-		if (/\.ova$/i.test(target)) return target;
-		return CONTAINER_FILE.test(target) ? dirname(target) : undefined;
-	}
-	if (!info.isDirectory()) return undefined;
-	const entries = await readdir(target).catch(() => [] as string[]);
-	return entries.some((e) => CONTAINER_FILE.test(e)) ? target : undefined;
-}
-
-function matches(d: DiskRecord, target: string): boolean {
-	if (d.id === target || d.path === target || d.rawPath === target || d.exportDir === target) return true;
-	return d.volumes.some(
-		(v) =>
-			v.rawPath === target ||
-			(v.mountpoint !== null && (target === v.mountpoint || target.startsWith(`${v.mountpoint}/`))) ||
-			(v.createdDirs ?? []).slice(1).includes(target),
-	);
-}
-
-/** The `.vmx` next to a disk (for `--attach`): the only one in its folder. */
-async function vmxNextTo(diskPath: string): Promise<string> {
-	const folder = dirname(diskPath);
-	const vmx = (await readdir(folder).catch(() => [] as string[])).filter((e) => /\.vmx$/i.test(e));
-	if (vmx.length !== 1) {
-		throw new AppError(
-			'USAGE',
-			vmx.length === 0
-				? `no .vmx next to ${diskPath}: there is no VM to attach the snapshot to`
-				: `${folder} holds ${vmx.length} .vmx files; attach the snapshot in the right one by hand`,
-		);
-	}
-	return join(folder, vmx[0] ?? '');
-}
-
-/** Refuses `--rw` when a VMware lock (`*.lck` file or folder) sits next to the disk. */
-async function checkNoLock(diskPath: string): Promise<void> {
-	const folder = dirname(diskPath);
-	const entries = await readdir(folder).catch(() => [] as string[]);
-	const lock = entries.find((e) => e.toLowerCase().endsWith('.lck'));
-	if (lock !== undefined) {
-		throw new AppError(
-			'DISK_LOCKED',
-			`${diskPath} is locked by VMware (${join(folder, lock)}); mount it read-only or use --force`,
-		);
-	}
-}
-
-/** Read errors come in floods (a damaged grain read by every retry): one line per key per interval. */
-const READ_ERROR_LOG_INTERVAL_MS = 10_000;
-
-class RateLimitedLog {
-	private readonly last = new Map<string, { at: number; suppressed: number }>();
-	private readonly write: (line: string) => void;
-	constructor(write: (line: string) => void) {
-		this.write = write;
-	}
-	forget(key: string): void {
-		this.last.delete(key);
-	}
-	report(key: string, line: string): void {
-		const now = Date.now();
-		const seen = this.last.get(key);
-		if (seen !== undefined && now - seen.at < READ_ERROR_LOG_INTERVAL_MS) {
-			seen.suppressed++;
-			return;
-		}
-		const more =
-			seen !== undefined && seen.suppressed > 0
-				? ` (${seen.suppressed} more read errors since the last line)`
-				: '';
-		this.last.set(key, { at: now, suppressed: 0 });
-		this.write(`${line}${more}`);
 	}
 }
 

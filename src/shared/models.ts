@@ -187,6 +187,11 @@ export interface MountListResult {
 	readonly disks: readonly MountedDisk[];
 	/** `unmount --keep`: the snapshots written. */
 	readonly kept?: readonly KeptSnapshotInfo[] | undefined;
+	/**
+	 * `unmount` of one volume whose disk stays mounted: that volume's mountpoint (the disk is
+	 * listed as it is now). Absent when whole disks were unmounted (they are listed as they were).
+	 */
+	readonly unmountedVolume?: string | undefined;
 }
 
 /** A helper program as `doctor` reports it. */

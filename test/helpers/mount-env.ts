@@ -225,6 +225,11 @@ export class MountEnv {
 		return new MountEnv(tmp.dir, tmp.cleanup, extraEnv);
 	}
 
+	/** An environment in a folder the caller chose (removed at teardown, like a temporary one). */
+	static at(root: string, extraEnv: Record<string, string> = {}): MountEnv {
+		return new MountEnv(root, () => rm(root, { recursive: true, force: true }), extraEnv);
+	}
+
 	get mountRoot(): string {
 		return this.env.VMDK_MOUNTER_MOUNT_ROOT ?? '';
 	}

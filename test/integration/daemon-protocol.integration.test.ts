@@ -6,7 +6,6 @@
  * and keeps receiving events (here: a mount made by the CLI); and a subscribed client keeps an
  * otherwise idle daemon alive.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DaemonClient } from '../../src/daemon/client.js';
 import { appPaths } from '../../src/host/index.js';
@@ -14,25 +13,7 @@ import type { MountedDisk } from '../../src/shared/models.js';
 import { ensureCliBuilt } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
 import { MountEnv, isAlive, makeFixtures, missingCapability, type Fixtures } from '../helpers/mount-env.js';
-
-/** Sends raw text and collects `count` answer lines. */
-function raw(socketPath: string, text: string, count: number): Promise<Record<string, unknown>[]> {
-	return new Promise((resolve, reject) => {
-		const s = connect(socketPath);
-		let got = '';
-		s.setEncoding('utf8');
-		s.on('data', (d: string) => {
-			got += d;
-			const lines = got.split('\n').filter((l) => l !== '');
-			if (lines.length >= count) {
-				s.end();
-				resolve(lines.map((l) => JSON.parse(l) as Record<string, unknown>));
-			}
-		});
-		s.on('error', reject);
-		s.write(text);
-	});
-}
+import { rawExchange } from '../helpers/raw-socket.js';
 
 /** Resolves when `predicate` holds for a list the client heard, or rejects after `ms`. */
 function heard(
@@ -72,7 +53,7 @@ describeNeeding(missingCapability(), 'the daemon protocol against a live daemon'
 	it('answers malformed requests with BAD_REQUEST and keeps serving everyone', async () => {
 		const good = await DaemonClient.connect({ paths: paths(), clientName: 'test' });
 		clients.push(good);
-		const answers = await raw(
+		const answers = await rawExchange(
 			paths().socketPath,
 			[
 				'{{{',
@@ -92,7 +73,7 @@ describeNeeding(missingCapability(), 'the daemon protocol against a live daemon'
 		expect(answers[6]).toMatchObject({ id: 6, error: { code: 'PROTOCOL_MISMATCH' } });
 		expect(answers[7]).toMatchObject({ id: 7, result: { disks: [] } });
 		// An oversize line closes only its own connection.
-		const big = await raw(
+		const big = await rawExchange(
 			paths().socketPath,
 			`{"id":9,"method":"list","junk":"${'x'.repeat(100_000)}"}\n`,
 			1,

@@ -331,10 +331,13 @@ describeNeeding(missingCapability(), 'faults: what the daemon trusts and refuses
 			for (const v of parse(r.stdout).disks[0]!.volumes) {
 				if (v.mountpoint !== null) expect(v.mountpoint.startsWith(`${real}/`)).toBe(true);
 			}
-			// A FAT volume is unmounted by its path through the link.
+			// A FAT volume is unmounted by its path through the link — and really gone.
 			const fat = parse(r.stdout).disks[0]!.volumes.find((v) => v.filesystem?.type === 'vfat')!;
 			const viaLink = fat.mountpoint!.replace(real, link);
 			expect((await linked.cli('unmount', viaLink)).status).toBe(0);
+			expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain(fat.mountpoint);
+			// The rest by the disk: nothing left under the real root.
+			expect((await linked.cli('unmount', '--all')).status).toBe(0);
 			const info = await readFile('/proc/self/mountinfo', 'utf8');
 			expect(info).not.toContain(real);
 			expect((await lstat(link)).isSymbolicLink()).toBe(true);

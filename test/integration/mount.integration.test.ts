@@ -102,7 +102,7 @@ describeNeeding(missingCapability(), 'mount (real daemon, FUSE and helpers)', ()
 		expect(await hashAll()).toEqual(vmdkHashes);
 	});
 
-	it('mounts a GPT streamOptimized disk (exFAT + NTFS) and unmounts it by mountpoint', async () => {
+	it('mounts a GPT streamOptimized disk (exFAT + NTFS) and unmounts it volume by volume', async () => {
 		const r = await env.cli('mount', '--json', fx.gptStream);
 		expect(r.status, r.stderr).toBe(0);
 		const disk = parse(r.stdout).disks[0]!;
@@ -113,9 +113,17 @@ describeNeeding(missingCapability(), 'mount (real daemon, FUSE and helpers)', ()
 		expect(ntfs.filesystem?.label).toBe('NTDATA');
 		await expectFiles(exfat.mountpoint);
 		await expectFiles(ntfs.mountpoint);
+		// By a mountpoint: that volume alone; the other stays mounted and readable.
 		const u = await env.cli('unmount', ntfs.mountpoint ?? '');
 		expect(u.status, u.stderr).toBe(0);
-		expect(u.stdout).toContain(`Unmounted ${fx.gptStream}`);
+		expect(u.stdout).toContain(
+			`Unmounted ${ntfs.mountpoint ?? ''} (the other volumes of ${fx.gptStream} stay mounted)`,
+		);
+		expect(await env.mountsUnderRoot()).not.toContain(ntfs.mountpoint);
+		await expectFiles(exfat.mountpoint);
+		// The last volume takes the disk, its export and folders with it.
+		const last = await env.cli('unmount', exfat.mountpoint ?? '');
+		expect(last.stdout).toContain(`Unmounted ${fx.gptStream}`);
 		expect(await env.leftovers()).toEqual([]);
 		expect(await hashAll()).toEqual(vmdkHashes);
 	});

@@ -23,9 +23,15 @@ async function processesRunning(script: string): Promise<number[]> {
 	const pids: number[] = [];
 	for (const entry of await readdir('/proc')) {
 		if (!/^\d+$/.test(entry)) continue;
-		const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
-		const first = argv.slice(1).find((a) => !a.startsWith('-'));
-		if (first === script) pids.push(Number(entry));
+		const argv = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+		// The runtime's own flags (V8 options) come before the script.
+		if (
+			argv
+				.split('\0')
+				.slice(1)
+				.find((a) => !a.startsWith('--')) === script
+		)
+			pids.push(Number(entry));
 	}
 	return pids;
 }

@@ -64,6 +64,12 @@ export const unmountCommand: CliCommand = {
 			return;
 		}
 		if (result.disks.length === 0) io.stdout.write('Nothing was mounted.\n');
+		if (result.unmountedVolume !== undefined) {
+			// One volume went; the disk's others stay mounted.
+			const disk = result.disks[0]?.path ?? 'its disk';
+			io.stdout.write(`Unmounted ${result.unmountedVolume} (the other volumes of ${disk} stay mounted)\n`);
+			return;
+		}
 		for (const d of result.disks) {
 			io.stdout.write(`Unmounted ${d.path}\n`);
 			const k = result.kept?.find((x) => x.diskPath === d.path);

@@ -92,7 +92,10 @@ export function createIpcHandlers(deps: HandlerDeps): IpcHandlers {
 		'vmdk:inspect': handle('vmdk:inspect', async ([paths]) => {
 			const resolved = await Promise.all(paths.map(existingPath));
 			const results = await Promise.all(resolved.map((path) => client.inspect({ path })));
-			for (const [i, r] of results.entries()) shown.addInfo(resolved[i] as string, r);
+			for (const [i, r] of results.entries()) {
+				shown.add(paths[i] as string);
+				shown.addInfo(resolved[i] as string, r);
+			}
 			return results;
 		}),
 

@@ -259,6 +259,76 @@ describe('mounting on a scripted host', () => {
 	});
 });
 
+describe('one volume at a time', () => {
+	it('unmounts one volume while the others stay, mounts it again, and the last takes the disk', async () => {
+		const t = await makeTempDir('vmdk-svc-disk-');
+		cleanups.push(t.cleanup);
+		const path = join(t.dir, 'two.vmdk');
+		const s = await setup({
+			[path]: disk(path, [
+				{ name: 'p1', fs: fs('ext4', 'ONE') },
+				{ name: 'p2', fs: fs('ext4', 'TWO') },
+			]),
+		});
+		const { disks } = await s.service.mount({ path });
+		const [one, two] = disks[0]!.volumes.map((v) => v.mountpoint!);
+		// By a folder inside the mountpoint, like a shell's cwd.
+		const r = await s.service.unmount({ target: `${one!}/some/folder` });
+		expect(r.disks[0]!.volumes.map((v) => v.mountpoint)).toEqual([null, two]);
+		expect(s.host.mounted.has(one!)).toBe(false);
+		expect(s.fuse.live.size).toBe(1);
+		await expect(stat(one!)).rejects.toThrow();
+		// Mounted again on its own, in the same disk folder.
+		const again = await s.service.mount({ path, partition: 1 });
+		expect(again.disks[0]!.volumes.map((v) => v.mountpoint)).toEqual([one, two]);
+		await expect(s.service.mount({ path, partition: 1 })).rejects.toMatchObject({ code: 'ALREADY_MOUNTED' });
+		await expect(s.service.mount({ path, partition: 2, readWrite: true })).rejects.toMatchObject({
+			code: 'ALREADY_MOUNTED',
+		});
+		// The last volume takes the disk with it.
+		await s.service.unmount({ target: one! });
+		await s.service.unmount({ target: two! });
+		expect(s.registry.size).toBe(0);
+		expect(s.fuse.live.size).toBe(0);
+		expect(await readdir(s.paths.mountRootOverride!)).toEqual([]);
+	});
+
+	it('a bundle that fails does not take back a disk that was mounted before it', async () => {
+		const t = await makeTempDir('vmdk-svc-disk-');
+		cleanups.push(t.cleanup);
+		const a = join(t.dir, 'a.vmdk');
+		const b = join(t.dir, 'b.vmdk');
+		const vm = join(t.dir, 'vm.vmwarevm');
+		await mkdir(vm);
+		const s = await setup(
+			{
+				[a]: disk(a, [
+					{ name: 'p1', fs: fs('ext4', 'A1') },
+					{ name: 'p2', fs: fs('ext4', 'A2') },
+				]),
+				[b]: disk(b, [{ name: 'p1', fs: fs('ext4', 'B') }]),
+			},
+			{ [vm]: [a, b] },
+		);
+		await s.service.mount({ path: a, partition: 2 });
+		const original = s.host.mountVolume.bind(s.host);
+		s.host.mountVolume = async (attempts, target, hooks) => {
+			if (target.mountpoint?.includes('/b/') === true)
+				throw new Error('could not mount (tried fuse2fs: broken)');
+			return original(attempts, target, hooks);
+		};
+		// a's volume 1 joins a's mount; b fails; a stays mounted as it was before.
+		await expect(s.service.mount({ path: vm, partition: 1 })).rejects.toThrow(/broken/);
+		expect(s.service.list().disks.map((d) => d.path)).toEqual([a]);
+		expect(
+			s.service
+				.list()
+				.disks[0]!.volumes.filter((v) => v.mountpoint !== null)
+				.map((v) => v.index),
+		).toContain(2);
+	});
+});
+
 describe('crash recovery on a scripted host', () => {
 	it('removes only our own empty folders and overlay files; hostile records are not acted on', async () => {
 		const s = await setup({});

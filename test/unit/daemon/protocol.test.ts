@@ -2,7 +2,6 @@
 // The control protocol in one process: a real Unix socket, the real server and client, with
 // handlers standing in for the service. Validation, dispatch, errors, events and deadlines.
 import { stat } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VmdkError } from '../../../src/core/index.js';
 import { DaemonClient } from '../../../src/daemon/client.js';
@@ -11,6 +10,7 @@ import { appPaths, type AppPaths } from '../../../src/host/index.js';
 import { AppError } from '../../../src/shared/app-error.js';
 import { PROTOCOL_VERSION } from '../../../src/shared/daemon-contract.js';
 import type { MountedDisk } from '../../../src/shared/models.js';
+import { rawExchange } from '../../helpers/raw-socket.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -78,25 +78,6 @@ async function client(paths: AppPaths, deadlinesMs?: { mount?: number }): Promis
 	const c = await DaemonClient.connect({ paths, autoStart: false, ...(deadlinesMs ? { deadlinesMs } : {}) });
 	cleanups.push(async () => c.close());
 	return c;
-}
-
-/** Sends raw lines and collects `count` answer lines. */
-function rawExchange(socketPath: string, text: string, count: number): Promise<Record<string, unknown>[]> {
-	return new Promise((resolve, reject) => {
-		const s = connect(socketPath);
-		let got = '';
-		s.setEncoding('utf8');
-		s.on('data', (d: string) => {
-			got += d;
-			const lines = got.split('\n').filter((l) => l !== '');
-			if (lines.length >= count) {
-				s.end();
-				resolve(lines.map((l) => JSON.parse(l) as Record<string, unknown>));
-			}
-		});
-		s.on('error', reject);
-		s.write(text);
-	});
 }
 
 describe('control protocol', () => {

@@ -2,7 +2,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { MountRegistry, readPersistedRegistry, type DiskRecord } from '../../../src/daemon/mount-registry.js';
-import { safeFolderName } from '../../../src/daemon/mount-service.js';
+import { safeFolderName } from '../../../src/daemon/mount-folders.js';
 import { parseProcFilesystems, parseUserAllowOther } from '../../../src/host/linux/capabilities.js';
 import { parseMountInfo } from '../../../src/host/linux/mountinfo.js';
 import { appPaths } from '../../../src/host/index.js';
