@@ -32,7 +32,7 @@ import type { InfoResult } from '../src/shared/models.js';
 import { makeE2eFixtures } from '../test/e2e/fixtures.js';
 import { INVOKE_BINDING, PAGE_BRIDGE_SCRIPT } from '../test/e2e/host/page-bridge.js';
 import { CHROMIUM_PATH, TestHost } from '../test/e2e/host/test-host.js';
-import { MountEnv, missingCapability } from '../test/integration/mount-env.js';
+import { MountEnv, missingCapability } from '../test/helpers/mount-env.js';
 
 const REPO = process.cwd();
 const RENDERER = join(REPO, 'dist', 'renderer');

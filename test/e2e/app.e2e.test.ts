@@ -22,7 +22,8 @@ import type { DoctorReport, MountedDisk } from '../../src/shared/models.js';
 import { USER_MESSAGES } from '../../src/shared/user-messages.js';
 import { REPO_ROOT } from '../fixtures/reference-disk.js';
 import { describeNeeding } from '../helpers/capability.js';
-import { MountEnv, isAlive, missingCapability, sha256 } from '../integration/mount-env.js';
+import { MountEnv, isAlive, missingCapability } from '../helpers/mount-env.js';
+import { sha256File } from '../helpers/run.js';
 import { claimE2eRoot, type E2eRoot } from './e2e-root.js';
 import { makeE2eFixtures, type E2eFixtures } from './fixtures.js';
 import { RENDERER_DIR, ensureAppBuilt } from './host/build.js';
@@ -163,7 +164,7 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 	async function expectFiles(mountpoint: string): Promise<void> {
 		expect(await readFile(join(mountpoint, 'hello.txt'), 'utf8')).toBe('Hello from inside a VMDK\n');
 		const data = fx.files.find((f) => f.name === 'data.bin');
-		expect(await sha256(join(mountpoint, 'data.bin'))).toBe(data?.sha256);
+		expect(await sha256File(join(mountpoint, 'data.bin'))).toBe(data?.sha256);
 	}
 
 	it('starts empty, loads nothing remote, and its CSP blocks inline scripts and network access', async () => {

@@ -8,7 +8,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MountEnv, isAlive } from '../integration/mount-env.js';
+import { MountEnv, isAlive } from '../helpers/mount-env.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 /** A claimed folder; `release` gives it up (the folder itself is removed by its MountEnv). */

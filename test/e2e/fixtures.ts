@@ -7,8 +7,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { blkidAt, run, writeFilesystemAt } from '../fixtures/make-inspect-disks.js';
-import { sha256, type KnownFile } from '../integration/mount-env.js';
+import { blkidAt, writeFilesystemAt } from '../fixtures/make-inspect-disks.js';
+import { type KnownFile } from '../helpers/mount-env.js';
+import { runSync, sha256File } from '../helpers/run.js';
 
 const MIB = 1024 * 1024;
 const SECTOR = 512;
@@ -51,7 +52,7 @@ async function makeContent(dir: string): Promise<KnownFile[]> {
 	for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
 	await writeFile(join(dir, 'data.bin'), data);
 	return Promise.all(
-		['hello.txt', 'data.bin'].map(async (name) => ({ name, sha256: await sha256(join(dir, name)) })),
+		['hello.txt', 'data.bin'].map(async (name) => ({ name, sha256: await sha256File(join(dir, name)) })),
 	);
 }
 
@@ -65,11 +66,11 @@ function putFilesystem(
 	fill: (image: string) => void = () => undefined,
 ): void {
 	const image = join(scratch, `fs-${startSector}.img`);
-	run('truncate', ['-s', String(sizeSectors * SECTOR), image]);
+	runSync('truncate', ['-s', String(sizeSectors * SECTOR), image]);
 	const [tool, ...args] = mkfs;
-	run(tool ?? 'false', [...args, image]);
+	runSync(tool ?? 'false', [...args, image]);
 	fill(image);
-	run('dd', [
+	runSync('dd', [
 		`if=${image}`,
 		`of=${raw}`,
 		`bs=${SECTOR}`,
@@ -77,7 +78,7 @@ function putFilesystem(
 		'conv=notrunc,sparse',
 		'status=none',
 	]);
-	run('rm', ['-f', image]);
+	runSync('rm', ['-f', image]);
 }
 
 /** A VMware lock member naming a live process of this host: the VM "is running". */
@@ -109,16 +110,14 @@ export async function makeE2eFixtures(dir: string): Promise<E2eFixtures> {
 		{ index: 3, start: 133120, size: 32768, type: '7', mkfs: ['mkntfs', '-q', '-F', '-f', '-L', 'NTDATA'] },
 	] as const;
 	const sampleRaw = join(dir, 'sample.raw');
-	run('truncate', ['-s', String(88 * MIB), sampleRaw]);
-	run(
-		'sfdisk',
-		['-q', '--no-reread', '--no-tell-kernel', sampleRaw],
-		['label: dos', ...parts.map((p) => `start=${p.start}, size=${p.size}, type=${p.type}`)].join('\n'),
-	);
+	runSync('truncate', ['-s', String(88 * MIB), sampleRaw]);
+	runSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', sampleRaw], {
+		input: ['label: dos', ...parts.map((p) => `start=${p.start}, size=${p.size}, type=${p.type}`)].join('\n'),
+	});
 	for (const p of parts) {
 		putFilesystem(sampleRaw, scratch, p.start, p.size, p.mkfs, (image) => {
-			if (p.index === 2) for (const n of names) run('mcopy', ['-i', image, join(content, n), `::/${n}`]);
-			if (p.index === 3) for (const n of names) run('ntfscp', ['-q', '-f', image, join(content, n), n]);
+			if (p.index === 2) for (const n of names) runSync('mcopy', ['-i', image, join(content, n), `::/${n}`]);
+			if (p.index === 3) for (const n of names) runSync('ntfscp', ['-q', '-f', image, join(content, n), n]);
 		});
 	}
 	const samplePartitions = parts.map((p) => {
@@ -131,7 +130,7 @@ export async function makeE2eFixtures(dir: string): Promise<E2eFixtures> {
 		};
 	});
 	const sample = join(dir, 'sample.vmdk');
-	run('qemu-img', [
+	runSync('qemu-img', [
 		'convert',
 		'-f',
 		'raw',
@@ -148,8 +147,10 @@ export async function makeE2eFixtures(dir: string): Promise<E2eFixtures> {
 	const bundle = join(dir, `${bundleName}.vmwarevm`);
 	await mkdir(bundle);
 	const systemRaw = join(scratch, 'system.raw');
-	run('truncate', ['-s', String(32 * MIB), systemRaw]);
-	run('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', systemRaw], 'label: dos\nstart=2048, type=83\n');
+	runSync('truncate', ['-s', String(32 * MIB), systemRaw]);
+	runSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', systemRaw], {
+		input: 'label: dos\nstart=2048, type=83\n',
+	});
 	writeFilesystemAt(
 		systemRaw,
 		{
@@ -159,8 +160,8 @@ export async function makeE2eFixtures(dir: string): Promise<E2eFixtures> {
 		},
 		scratch,
 	);
-	run('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', systemRaw, join(bundle, 'system.vmdk')]);
-	run('qemu-img', [
+	runSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', systemRaw, join(bundle, 'system.vmdk')]);
+	runSync('qemu-img', [
 		'create',
 		'-q',
 		'-f',
@@ -172,9 +173,9 @@ export async function makeE2eFixtures(dir: string): Promise<E2eFixtures> {
 		join(bundle, 'system-000001.vmdk'),
 	]);
 	const dataRaw = join(scratch, 'data.raw');
-	run('truncate', ['-s', String(16 * MIB), dataRaw]);
-	run('mkfs.ext2', ['-q', '-F', '-L', 'DATA', '-d', content, dataRaw]);
-	run('qemu-img', [
+	runSync('truncate', ['-s', String(16 * MIB), dataRaw]);
+	runSync('mkfs.ext2', ['-q', '-F', '-L', 'DATA', '-d', content, dataRaw]);
+	runSync('qemu-img', [
 		'convert',
 		'-f',
 		'raw',
@@ -224,8 +225,10 @@ export async function makeE2eFixtures(dir: string): Promise<E2eFixtures> {
 
 	// A disk for the CLI.
 	const cliRaw = join(scratch, 'cli.raw');
-	run('truncate', ['-s', String(24 * MIB), cliRaw]);
-	run('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', cliRaw], 'label: dos\nstart=2048, type=83\n');
+	runSync('truncate', ['-s', String(24 * MIB), cliRaw]);
+	runSync('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', cliRaw], {
+		input: 'label: dos\nstart=2048, type=83\n',
+	});
 	writeFilesystemAt(
 		cliRaw,
 		{
@@ -236,7 +239,7 @@ export async function makeE2eFixtures(dir: string): Promise<E2eFixtures> {
 		scratch,
 	);
 	const cliDisk = join(dir, 'cli.vmdk');
-	run('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', cliRaw, cliDisk]);
+	runSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', cliRaw, cliDisk]);
 
 	// Two things that cannot be opened: not a disk at all, and a snapshot without its parent.
 	const notVmdk = join(dir, 'notes.vmdk');
@@ -244,7 +247,7 @@ export async function makeE2eFixtures(dir: string): Promise<E2eFixtures> {
 	const orphanDir = join(dir, 'orphan');
 	await mkdir(orphanDir);
 	const orphan = join(orphanDir, 'system-000001.vmdk');
-	run('cp', [join(bundle, 'system-000001.vmdk'), orphan]);
+	runSync('cp', [join(bundle, 'system-000001.vmdk'), orphan]);
 
 	await rm(scratch, { recursive: true, force: true });
 	return {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A scripted `window.vmdk` for the store's unit tests: records calls, answers from a script,
 // and fires events on demand. (The e2e suite runs the window on the real bridge and daemon.)
-import type { ProgressEvent } from '../../../src/shared/daemon-contract.js';
+import type { ProgressEvent } from '../../src/shared/daemon-contract.js';
 import type {
 	DaemonState,
 	InvokeArgs,
@@ -9,8 +9,8 @@ import type {
 	OpenRequestEvent,
 	UiError,
 	VmdkApi,
-} from '../../../src/shared/ipc-contract.js';
-import type { DoctorReport, InfoResult, MountedDisk } from '../../../src/shared/models.js';
+} from '../../src/shared/ipc-contract.js';
+import type { DoctorReport, InfoResult, MountedDisk } from '../../src/shared/models.js';
 
 type Listener<T> = (value: T) => void;
 

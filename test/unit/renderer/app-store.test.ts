@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ALL_KEY, AppStore } from '../../../renderer/src/state/app-store.js';
 import { STRINGS } from '../../../renderer/src/strings.js';
-import { FakeBridge, diskInfo, mountedDisk, uiError } from './fake-bridge.js';
+import { FakeBridge, diskInfo, mountedDisk, uiError } from '../../helpers/fake-bridge.js';
 
 let bridge: FakeBridge;
 let ids: number;

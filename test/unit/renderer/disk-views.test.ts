@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { INITIAL_STATE, type AppState } from '../../../renderer/src/state/app-state.js';
 import { buildWindowView, createWindowViewBuilder } from '../../../renderer/src/state/disk-views.js';
 import type { InfoResult } from '../../../src/shared/models.js';
-import { diskInfo, mountedDisk, uiError } from './fake-bridge.js';
+import { diskInfo, mountedDisk, uiError } from '../../helpers/fake-bridge.js';
 
 function state(partial: Partial<AppState>): AppState {
 	return { ...INITIAL_STATE, ...partial };
