@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /**
- * Every string the window shows, in one place (STYLE §47). Sentences with a value in them are
- * functions, so the whole sentence stays here and can be translated as one. Error titles and
- * descriptions are not here: they come with each error from the shared table, which the CLI
- * prints too.
+ * Every string the window shows, in one place, so the wording stays consistent and can be
+ * translated. Sentences with a value in them are functions, so the whole sentence stays here
+ * and can be translated as one. Error titles and descriptions are not here: they come with each
+ * error from the shared table, which the CLI prints too.
  */
 import type { VmInfo } from '../../src/shared/models.js';
 
