@@ -6,9 +6,11 @@
  * read; data blocks that turn out to be all zeros are skipped too; both stay holes because
  * the file is `ftruncate`d to the full size before anything is written. The output is written to
  * `<out>.partial` and renamed into place only when complete, so an interrupted export never
- * leaves a file that looks finished.
+ * leaves a file that looks finished. Block-aligned data goes to disk around the page cache where
+ * that is safe (`direct-writes.ts`): on Linux it costs the kernel far less CPU than cached writes.
  */
 import { lstat, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { DIRECT_ALIGN_BYTES, isDirectAligned, openDirect, pageAlignedBuffer } from './direct-writes.js';
 
 /** What the writer needs from a disk: `VirtualDisk` has exactly this shape. */
 export interface RawExportSource {
@@ -45,6 +47,8 @@ export interface RawExportOptions {
 	readonly fsync?: boolean;
 	/** Stops the export between windows (rejects with the signal's reason; `.partial` removed). */
 	readonly signal?: AbortSignal | undefined;
+	/** Write aligned data around the page cache where the filesystem allows it. Default true. */
+	readonly directIo?: boolean;
 }
 
 /** What {@link exportRaw} did. */
@@ -55,6 +59,8 @@ export interface RawExportResult {
 	readonly bytes: number;
 	/** Bytes actually written (non-zero data); the rest are holes. */
 	readonly dataBytes: number;
+	/** True if aligned data was written around the page cache to the end. */
+	readonly directIo: boolean;
 }
 
 /** Why an export failed in the writer (the CLI maps these to its own error codes). */
@@ -136,7 +142,17 @@ export async function exportRaw(
 				cause,
 			});
 		}
-		const dataBytes = await copyWindows(source, handle, partialPath, windowBytes, inFlight, options);
+		const sink: Sink = {
+			cached: handle,
+			direct: options.directIo === false ? undefined : await openDirect(partialPath),
+			path: partialPath,
+		};
+		let dataBytes: number;
+		try {
+			dataBytes = await copyWindows(source, sink, windowBytes, inFlight, options);
+		} finally {
+			await sink.direct?.close().catch(() => undefined);
+		}
 		if (options.fsync === true) {
 			try {
 				await handle.sync();
@@ -155,7 +171,7 @@ export async function exportRaw(
 			});
 		}
 		completed = true;
-		return { output: outputPath, bytes: source.sizeBytes, dataBytes };
+		return { output: outputPath, bytes: source.sizeBytes, dataBytes, directIo: sink.direct !== undefined };
 	} finally {
 		if (!completed) {
 			await handle.close().catch(() => undefined);
@@ -164,11 +180,18 @@ export async function exportRaw(
 	}
 }
 
+/** Where the data goes: the `.partial` file, and a second, uncached handle on it when usable. */
+interface Sink {
+	readonly cached: FileHandle;
+	/** Dropped (set undefined) when the filesystem refuses a direct write after all. */
+	direct: FileHandle | undefined;
+	readonly path: string;
+}
+
 /** Runs the windows through a fixed pool of buffers; resolves with the data bytes written. */
 async function copyWindows(
 	source: RawExportSource,
-	handle: FileHandle,
-	path: string,
+	sink: Sink,
 	windowBytes: number,
 	inFlight: number,
 	{ onProgress, signal }: RawExportOptions,
@@ -183,7 +206,7 @@ async function copyWindows(
 	// Each worker owns one buffer and takes the next window until none are left; the first
 	// failure stops the others from starting new windows.
 	const worker = async (): Promise<void> => {
-		const buffer = new Uint8Array(windowBytes);
+		const buffer = sink.direct === undefined ? new Uint8Array(windowBytes) : pageAlignedBuffer(windowBytes);
 		while (!failed && nextWindow < windowCount) {
 			signal?.throwIfAborted();
 			const start = nextWindow * windowBytes;
@@ -191,7 +214,7 @@ async function copyWindows(
 			const length = Math.min(windowBytes, totalBytes - start);
 			try {
 				// Not `dataBytes += await …`: that reads dataBytes before the await and loses updates.
-				const written = await copyWindow(source, handle, path, buffer, start, length);
+				const written = await copyWindow(source, sink, buffer, start, length);
 				dataBytes += written;
 			} catch (error) {
 				failed = true;
@@ -210,8 +233,7 @@ async function copyWindows(
 /** One window: map, read the data runs, skip zero blocks, write the rest. */
 async function copyWindow(
 	source: RawExportSource,
-	handle: FileHandle,
-	path: string,
+	sink: Sink,
 	buffer: Uint8Array,
 	windowStart: number,
 	windowLength: number,
@@ -257,14 +279,14 @@ async function copyWindow(
 			const zero = isZeroRange(buffer, words, block, blockEnd);
 			if (!zero && segStart < 0) segStart = block;
 			if (zero && segStart >= 0) {
-				writes.push(writeAll(handle, path, buffer, segStart, block - segStart, windowStart + segStart));
+				writes.push(writeAll(sink, buffer, segStart, block - segStart, windowStart + segStart));
 				written += block - segStart;
 				segStart = -1;
 			}
 			block = blockEnd;
 		}
 		if (segStart >= 0) {
-			writes.push(writeAll(handle, path, buffer, segStart, spanEnd - segStart, windowStart + segStart));
+			writes.push(writeAll(sink, buffer, segStart, spanEnd - segStart, windowStart + segStart));
 			written += spanEnd - segStart;
 		}
 	}
@@ -300,55 +322,73 @@ export function wordView(buffer: Uint8Array): Uint32Array {
 }
 
 /**
- * Largest single `pwrite`. Measured on ext4: one 8 MiB write per window made export 3–5×
+ * Largest single cached `pwrite`. Measured on ext4: one 8 MiB write per window made export 3–5×
  * slower than qemu-img (a multi-MiB write dirties thousands of page-cache pages in one call
  * and is throttled as a burst); 64 KiB–1 MiB pieces in flight together match or beat it.
  */
 export const WRITE_PIECE_BYTES = 256 * 1024;
 
 /**
- * Writes `buffer[offset, offset + length)` at `position`, cut into pieces of at most
- * {@link WRITE_PIECE_BYTES} that are all in flight at once.
+ * Largest single direct `pwrite`: the opposite of cached writes, one large request per stretch
+ * is best (2 GiB stream disk, 2 cores, ext4 on virtio: 256 KiB pieces 4.1 s, 1 MiB 3.2 s, a
+ * whole 4 MiB window 2.5 s), since each one is a request to the disk rather than a page copy.
+ */
+const DIRECT_WRITE_PIECE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Writes `buffer[offset, offset + length)` at `position`: its block-aligned part in pieces of
+ * {@link DIRECT_WRITE_PIECE_BYTES} around the cache when the sink allows it, the rest in pieces
+ * of {@link WRITE_PIECE_BYTES}; all pieces are in flight at once.
  */
 async function writeAll(
-	handle: FileHandle,
-	path: string,
+	sink: Sink,
 	buffer: Uint8Array,
 	offset: number,
 	length: number,
 	position: number,
 ): Promise<void> {
+	const canDirect =
+		sink.direct !== undefined && isDirectAligned(buffer.byteOffset + offset, DIRECT_ALIGN_BYTES, position);
+	const directBytes = canDirect ? length - (length % DIRECT_ALIGN_BYTES) : 0;
 	const pieces: Promise<void>[] = [];
-	for (let done = 0; done < length; done += WRITE_PIECE_BYTES) {
-		pieces.push(
-			writePiece(
-				handle,
-				path,
-				buffer,
-				offset + done,
-				Math.min(WRITE_PIECE_BYTES, length - done),
-				position + done,
-			),
-		);
+	let done = 0;
+	while (done < length) {
+		const limit = done < directBytes ? directBytes - done : length - done;
+		const n = Math.min(limit, done < directBytes ? DIRECT_WRITE_PIECE_BYTES : WRITE_PIECE_BYTES);
+		pieces.push(writePiece(sink, buffer, offset + done, n, position + done));
+		done += n;
 	}
 	await settleAll(pieces);
 }
 
-/** One `pwrite`, repeated until complete (short writes are legal). */
+/**
+ * One `pwrite`, repeated until complete (short writes are legal); direct when the piece is
+ * aligned and the sink still allows it.
+ */
 async function writePiece(
-	handle: FileHandle,
-	path: string,
+	sink: Sink,
 	buffer: Uint8Array,
 	offset: number,
 	length: number,
 	position: number,
 ): Promise<void> {
+	const path = sink.path;
 	let done = 0;
 	while (done < length) {
 		let bytesWritten: number;
+		const direct = isDirectAligned(buffer.byteOffset + offset + done, length - done, position + done)
+			? sink.direct
+			: undefined;
 		try {
+			const handle = direct ?? sink.cached;
 			({ bytesWritten } = await handle.write(buffer, offset + done, length - done, position + done));
 		} catch (cause) {
+			if (direct !== undefined && errnoCode(cause) === 'EINVAL') {
+				// The filesystem or the memory's alignment did not suit direct I/O after all.
+				if (sink.direct === direct) sink.direct = undefined;
+				void direct.close().catch(() => undefined);
+				continue;
+			}
 			throw new RawExportError(
 				'write',
 				path,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The sparse raw writer against an in-memory disk whose run map is known: byte-exact output,
 // holes where the map says zero and where data blocks are all zeros, and clean failures.
-import { readFile, stat, writeFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -137,6 +137,40 @@ describe('exportRaw', () => {
 		const src = new MapSource([['data', 4096, pseudo]]);
 		await expect(exportRaw(src, dir, { overwrite: true })).rejects.toMatchObject({ reason: 'write' });
 		await expect(exportRaw(src, dir)).rejects.toThrow('not a regular file');
+	});
+
+	it('writes around the page cache on a local block filesystem, with the same bytes as cached writes', async () => {
+		// Unaligned stretches, all-zero blocks inside data and an odd tail: direct and cached
+		// pieces mix inside one window.
+		const src = new MapSource([
+			['data', 2 * MiB + 512, pseudo],
+			['zero', 1 * MiB, () => 0],
+			['data', 64 * KiB, (i) => (i % 8192 < 4096 ? 0 : pseudo(i))],
+			['data', 3 * MiB + 4096, pseudo],
+			['data', 777, pseudo],
+		]);
+		const direct = await exportRaw(src, join(dir, 'direct.raw'), { windowBytes: 1 * MiB });
+		const cached = await exportRaw(src, join(dir, 'cached.raw'), { windowBytes: 1 * MiB, directIo: false });
+		expect(Buffer.compare(await readFile(join(dir, 'direct.raw')), src.content)).toBe(0);
+		expect(Buffer.compare(await readFile(join(dir, 'cached.raw')), src.content)).toBe(0);
+		expect(cached.directIo).toBe(false);
+		expect(direct.dataBytes).toBe(cached.dataBytes);
+		// ext4, xfs, btrfs, f2fs (the magic numbers direct-writes.ts allows): direct must be used.
+		const local = [0xef53, 0x58465342, 0x9123683e, 0xf2f52010].includes((await statfs(dir)).type);
+		expect(direct.directIo).toBe(local && process.platform === 'linux');
+	});
+
+	it('writes through the cache on a filesystem without a disk behind it (tmpfs)', async () => {
+		const shm = await mkdtemp('/dev/shm/export-raw-');
+		try {
+			expect((await statfs(shm)).type).toBe(0x01021994); // tmpfs
+			const src = new MapSource([['data', 1 * MiB + 12345, pseudo]]);
+			const result = await exportRaw(src, join(shm, 'out.raw'));
+			expect(result.directIo).toBe(false);
+			expect(Buffer.compare(await readFile(join(shm, 'out.raw')), src.content)).toBe(0);
+		} finally {
+			await rm(shm, { recursive: true, force: true });
+		}
 	});
 
 	it('handles an empty disk', async () => {
