@@ -223,6 +223,11 @@ try {
 }
 process.exit(failed ? 1 : 0);
 
+/** The daemon's pid: the first line of the state folder's `daemon.lock`. */
+function daemonPid(dir) {
+	return Number(readFileSync(join(dir, 'state', 'daemon.lock'), 'utf8').split('\n')[0]);
+}
+
 /** Mount time of a 3-volume disk and RSS with 5 disks, through a real daemon. */
 async function daemonBench(dir) {
 	const env = {
@@ -277,7 +282,7 @@ async function daemonBench(dir) {
 		// The first mount includes starting the daemon; report the warm ones.
 		const warmBefore = Math.min(...before.slice(1));
 		const warmTotal = Math.min(...totals.slice(1));
-		const pid = Number(readFileSync(join(dir, 'run', 'daemon.pid'), 'utf8'));
+		const pid = daemonPid(dir);
 		const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 		const rssMb = rssKb / 1024;
 		console.log('\nDaemon');
@@ -292,7 +297,7 @@ async function daemonBench(dir) {
 	} finally {
 		try {
 			cli('unmount', '--all', '--force');
-			const pid = Number(readFileSync(join(dir, 'run', 'daemon.pid'), 'utf8'));
+			const pid = daemonPid(dir);
 			process.kill(pid, 'SIGTERM');
 		} catch {
 			// Already gone.
