@@ -12,9 +12,10 @@ function forbid(patterns, message) {
 const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'zlib', 'net', 'crypto'];
 
 /**
- * The host seam: outside src/host only `host/index.js` and `host/common/*` may be imported, so
- * platform code (`host/linux`, `host/darwin`, and the Node pieces re-exported by index.ts)
- * stays behind one interface.
+ * The host seam: outside src/host only `host/index.js`, `host/output.js` (the writers, apart so
+ * that reading commands start without them) and `host/common/*` may be imported, so platform
+ * code (`host/linux`, `host/darwin`, and the Node pieces those two re-export) stays behind one
+ * interface.
  */
 const HOST_INTERNALS = [
 	'**/host/linux/**',

@@ -6,8 +6,9 @@
  */
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { splitArchivePath, type ChangedRange } from '../core/index.js';
-import { attachSnapshotToVmx, keepChangesAsSnapshot } from '../host/index.js';
+import { splitArchivePath } from '../core/index.js';
+import type { ChangedRange } from '../core/write.js';
+import { attachSnapshotToVmx, keepChangesAsSnapshot } from '../host/output.js';
 import { AppError } from '../shared/app-error.js';
 import type { KeptSnapshotInfo } from '../shared/models.js';
 import type { OpenedDisk } from './disk-opener.js';

@@ -3,7 +3,9 @@
  * The host layer's front door. Outside `src/host`, code imports only this file and
  * `common/*` (the linter enforces it): {@link createHost} picks the platform's implementation
  * of the `Host` interface, and the platform-neutral Node pieces (paths, files, settings, the
- * FUSE addon loader) are re-exported here.
+ * FUSE addon loader) are re-exported here. The pieces that write disks and files (`export`,
+ * `convert`, `unmount --keep`, `setup-links`) have a door of their own, `output.ts`, so that
+ * the commands that only read or mount do not load them at start-up.
  */
 import { assertNever } from '../core/index.js';
 import { AppError } from '../shared/app-error.js';
@@ -26,15 +28,6 @@ export {
 	type Fuse3Session,
 } from './node/fuse3-addon.js';
 export { isLockStale } from './node/lock-liveness.js';
-export * from './node/export-raw.js';
-export {
-	setupLinks,
-	inspectLinks,
-	LINKS_READ_ONLY_NOTE,
-	type LinkReport,
-	type LinkOutcome,
-	type LinkState,
-} from './darwin/links.js';
 
 /** The platforms with a host implementation. */
 function hostPlatformOf(platform: NodeJS.Platform): HostPlatform | undefined {
@@ -57,7 +50,3 @@ export async function createHost(platform: NodeJS.Platform = process.platform): 
 	}
 }
 export * from './node/verify-manifest.js';
-export { CodecPool } from './node/codec-pool.js';
-export { RawFileSource } from './node/raw-file-source.js';
-export { VmdkOutput, VmdkOutputError } from './node/vmdk-output.js';
-export * from './node/keep-snapshot.js';

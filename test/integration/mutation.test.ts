@@ -9,15 +9,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-	WRITE_SUBFORMATS,
-	closeInspection,
-	inspect,
-	isVmdkError,
-	openDisk,
-	writeVmdk,
-	type WriteSource,
-} from '../../src/core/index.js';
+import { closeInspection, inspect, isVmdkError, openDisk } from '../../src/core/index.js';
+import { WRITE_SUBFORMATS, writeVmdk, type WriteSource } from '../../src/core/write.js';
 import { buildOvf } from '../helpers/build-ovf.js';
 import { buildTar, type BuiltTar } from '../helpers/build-tar.js';
 import { MemoryPlatform } from '../helpers/memory-platform.js';

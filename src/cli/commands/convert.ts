@@ -10,21 +10,23 @@ import { availableParallelism } from 'node:os';
 import { open, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import {
-	ADAPTERS,
 	DETECT_PREFIX_BYTES,
-	WRITE_SUBFORMATS,
 	VmdkError,
 	describeNonVmdk,
 	detectVmdkKind,
+	type VirtualDisk,
+} from '../../core/index.js';
+import {
+	ADAPTERS,
+	WRITE_SUBFORMATS,
 	plannedFileNames,
 	writeVmdk,
 	type Adapter,
-	type VirtualDisk,
 	type WriteSource,
 	type WriteSubformat,
 	type WriteVmdkResult,
-} from '../../core/index.js';
-import { CodecPool, PARTIAL_SUFFIX, RawFileSource, VmdkOutput, VmdkOutputError } from '../../host/index.js';
+} from '../../core/write.js';
+import { CodecPool, PARTIAL_SUFFIX, RawFileSource, VmdkOutput, VmdkOutputError } from '../../host/output.js';
 import { AppError } from '../../shared/app-error.js';
 import { flag, type CliCommand, type CliIo } from '../command.js';
 import { openInputDisk } from '../disk-input.js';

@@ -9,13 +9,8 @@ import { realpath } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { splitArchivePath, type VirtualDisk } from '../../core/index.js';
-import {
-	exportRaw,
-	PARTIAL_SUFFIX,
-	RawExportError,
-	setInflateWorkers,
-	type RawExportResult,
-} from '../../host/index.js';
+import { setInflateWorkers } from '../../host/index.js';
+import { exportRaw, PARTIAL_SUFFIX, RawExportError, type RawExportResult } from '../../host/output.js';
 import { AppError } from '../../shared/app-error.js';
 import { flag, stringOption, type CliCommand, type CliIo } from '../command.js';
 import { withInputDisk } from '../disk-input.js';

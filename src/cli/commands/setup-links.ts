@@ -9,7 +9,7 @@
  * `VMDK_MOUNTER_TEST_LINKS_ROOT=<folder>` runs it on that folder instead of `/`, without any
  * prompt, on any system: tests use it to run the command for real on Linux.
  */
-import { LINKS_READ_ONLY_NOTE, setupLinks, type LinkOutcome, type LinkReport } from '../../host/index.js';
+import { LINKS_READ_ONLY_NOTE, setupLinks, type LinkOutcome, type LinkReport } from '../../host/output.js';
 import { AppError } from '../../shared/app-error.js';
 import { flag, type CliCommand } from '../command.js';
 import { writeJson } from '../output.js';

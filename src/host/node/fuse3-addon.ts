@@ -7,9 +7,6 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import createDebug from 'debug';
-
-const log = createDebug('vmdk:host:fuse3');
 
 /** An opaque session of the addon. */
 export type Fuse3Session = { readonly __session: unique symbol };
@@ -68,7 +65,10 @@ export function loadFuse3Addon(): Fuse3Addon | null {
 	try {
 		addon = createRequire(import.meta.url)(ADDON_PATH) as Fuse3Addon;
 	} catch (error) {
-		log('cannot load %s: %s', ADDON_PATH, String(error));
+		// `debug` is loaded only here: every command loads this module, few ever need the log.
+		void import('debug').then(({ default: createDebug }) =>
+			createDebug('vmdk:host:fuse3')('cannot load %s: %s', ADDON_PATH, String(error)),
+		);
 	}
 	return addon;
 }

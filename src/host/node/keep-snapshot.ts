@@ -9,16 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { readdir, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import {
-	NO_PARENT_CID,
-	nextSnapshotName,
-	readLocks,
-	repointVmxDisks,
-	vmwareGeometry,
-	writeSnapshotDelta,
-	type ChangedRange,
-	type VirtualDisk,
-} from '../../core/index.js';
+import { NO_PARENT_CID, readLocks, repointVmxDisks, type VirtualDisk } from '../../core/index.js';
+import { nextSnapshotName, vmwareGeometry, writeSnapshotDelta, type ChangedRange } from '../../core/write.js';
 import { AppError } from '../../shared/app-error.js';
 import { isLockStale } from './lock-liveness.js';
 import { nodePlatform } from './node-platform.js';

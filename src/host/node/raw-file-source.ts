@@ -7,7 +7,8 @@
  */
 import { createRequire } from 'node:module';
 import { open, type FileHandle } from 'node:fs/promises';
-import { VmdkError, type WriteSource } from '../../core/index.js';
+import { VmdkError } from '../../core/index.js';
+import type { WriteSource } from '../../core/write.js';
 import { codecAddonPath, type CodecAddon } from './codec-addon.js';
 
 /** A raw image opened read-only. */

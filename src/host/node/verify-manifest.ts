@@ -5,7 +5,6 @@
  * archive, so nothing is extracted — and compared. Reads stream in 1 MiB pieces (memory stays
  * flat whatever the size) and report progress after each piece.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import {
 	VmdkError,
@@ -125,6 +124,8 @@ async function hashRange(
 	signal: AbortSignal | undefined,
 	onBytes: (n: number) => void,
 ): Promise<string> {
+	// Loaded on first use: `info` and `mount` load this module, and only `--verify` hashes.
+	const { createHash } = await import('node:crypto');
 	const hash = createHash(algorithm);
 	if (where.sizeBytes > 0) {
 		const stream = createReadStream(where.file, {

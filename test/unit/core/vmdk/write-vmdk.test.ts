@@ -6,20 +6,22 @@ import {
 	GD_AT_END,
 	MemoryByteSource,
 	VmdkError,
+	openDisk,
+	parseDescriptor,
+	parseSparseHeader,
+	repointVmxDisks,
+} from '../../../../src/core/index.js';
+import {
 	WRITE_SUBFORMATS,
 	encodeSparseHeader,
 	formatDescriptor,
 	nextSnapshotName,
-	openDisk,
-	parseDescriptor,
-	parseSparseHeader,
 	plannedFileNames,
-	repointVmxDisks,
 	vmwareGeometry,
 	writeSnapshotDelta,
 	writeVmdk,
 	type WriteSource,
-} from '../../../../src/core/index.js';
+} from '../../../../src/core/write.js';
 import { MemoryPlatform } from '../../../helpers/memory-platform.js';
 import { memoryWritePlatform } from '../../../helpers/memory-write-platform.js';
 import { prng } from '../../../helpers/prng.js';
