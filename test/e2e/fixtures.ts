@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { blkidAt, writeFilesystemAt } from '../fixtures/make-inspect-disks.js';
 import { type KnownFile } from '../helpers/mount-env.js';
 import { runSync, sha256File } from '../helpers/run.js';
+import { placeImageSync } from '../helpers/place-image.js';
 
 const MIB = 1024 * 1024;
 const SECTOR = 512;
@@ -70,14 +71,7 @@ function putFilesystem(
 	const [tool, ...args] = mkfs;
 	runSync(tool ?? 'false', [...args, image]);
 	fill(image);
-	runSync('dd', [
-		`if=${image}`,
-		`of=${raw}`,
-		`bs=${SECTOR}`,
-		`seek=${startSector}`,
-		'conv=notrunc,sparse',
-		'status=none',
-	]);
+	placeImageSync(image, raw, startSector);
 	runSync('rm', ['-f', image]);
 }
 

@@ -7,6 +7,7 @@ import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildOvf, type OvfDiskSpec } from './build-ovf.js';
 import { run, sha256File } from './run.js';
+import { placeImage } from './place-image.js';
 
 const MIB = 1024 * 1024;
 
@@ -58,14 +59,7 @@ export async function makeOvaPieces(dir: string): Promise<OvaPieces> {
 	const ext = join(dir, 'p1.img');
 	await run('/usr/bin/truncate', ['-s', `${63 * MIB}`, ext]);
 	await run('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', 'APPDATA', '-d', join(dir, 'content-a'), ext]);
-	await run('/usr/bin/dd', [
-		`if=${ext}`,
-		`of=${rawA}`,
-		'bs=512',
-		'seek=2048',
-		'conv=notrunc,sparse',
-		'status=none',
-	]);
+	await placeImage(ext, rawA, 2048);
 	await rm(ext);
 	const rawB = join(dir, 'disk2.raw');
 	await run('/usr/bin/truncate', ['-s', `${16 * MIB}`, rawB]);

@@ -13,6 +13,7 @@ import { randomBytes } from './prng.js';
 import { runCli } from '../fixtures/reference-disk.js';
 import { run, runStatus, sha256File, type RunResult } from './run.js';
 import { makeTempDir } from './temp-dir.js';
+import { placeImage } from './place-image.js';
 
 const MIB = 1024 * 1024;
 
@@ -107,22 +108,8 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
 	await run('/usr/bin/truncate', ['-s', `${40 * MIB}`, fat]);
 	await run('/usr/sbin/mkfs.vfat', ['-F', '32', '-n', 'FATDATA', fat]);
 	for (const n of names) await run('/usr/bin/mcopy', ['-i', fat, join(content, n), `::/${n}`]);
-	await run('/usr/bin/dd', [
-		`if=${ext}`,
-		`of=${mbr}`,
-		'bs=512',
-		'seek=2048',
-		'conv=notrunc,sparse',
-		'status=none',
-	]);
-	await run('/usr/bin/dd', [
-		`if=${fat}`,
-		`of=${mbr}`,
-		'bs=512',
-		'seek=51200',
-		'conv=notrunc,sparse',
-		'status=none',
-	]);
+	await placeImage(ext, mbr, 2048);
+	await placeImage(fat, mbr, 51200);
 
 	// GPT: exFAT (16 MiB) and NTFS (24 MiB).
 	const gpt = join(dir, 'gpt.raw');
@@ -139,22 +126,8 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
 	await run('/usr/bin/truncate', ['-s', `${24 * MIB}`, ntfs]);
 	await run('/usr/sbin/mkntfs', ['-q', '-F', '-f', '-L', 'NTDATA', ntfs]);
 	await fillWithFuse('/usr/bin/ntfs-3g', ntfs, join(dir, 'fill-ntfs'), content, names);
-	await run('/usr/bin/dd', [
-		`if=${exfat}`,
-		`of=${gpt}`,
-		'bs=512',
-		'seek=2048',
-		'conv=notrunc,sparse',
-		'status=none',
-	]);
-	await run('/usr/bin/dd', [
-		`if=${ntfs}`,
-		`of=${gpt}`,
-		'bs=512',
-		'seek=34816',
-		'conv=notrunc,sparse',
-		'status=none',
-	]);
+	await placeImage(exfat, gpt, 2048);
+	await placeImage(ntfs, gpt, 34816);
 
 	const mbrSparse = join(dir, 'mbr-sparse.vmdk');
 	const gptStream = join(dir, 'gpt-stream.vmdk');
