@@ -23,7 +23,7 @@ export const STRINGS = {
 	},
 	drop: {
 		title: 'Drop a virtual disk here',
-		body: 'A .vmdk disk, a .vmwarevm bundle, a VM folder, a .vmx or a .vbox file. Its volumes are mounted read-only as folders.',
+		body: 'A .vmdk disk, a .vmwarevm bundle, a VM folder, a .vmx or .vbox file, or an .ova appliance. Its volumes are mounted read-only as folders.',
 		or: 'or',
 		band: 'Drop more disks, bundles or VM folders anywhere in this window.',
 		active: 'Drop to open',
