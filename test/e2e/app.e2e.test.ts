@@ -411,6 +411,9 @@ describeNeeding(missing(), 'the app window (Chromium, real daemon)', () => {
 			async () => host.page.locator('footer.status-bar').getAttribute('class'),
 			'status-bar disconnected',
 		);
+		// Nothing can answer Unmount all meanwhile: it is blocked like the disk's own buttons.
+		const unmountAll = host.page.getByRole('button', { name: STRINGS.toolbar.unmountAllLabel });
+		expect(await unmountAll.getAttribute('aria-disabled')).toBe('true');
 		await screenshots('daemon-stopped');
 
 		await rm(gate);

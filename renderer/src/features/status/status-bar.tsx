@@ -17,7 +17,9 @@ export function StatusBar({ view }: { readonly view: WindowView }) {
 			: connection.kind === 'connecting'
 				? STRINGS.status.connecting
 				: STRINGS.status.disconnected;
-	const unmountBlocked = view.mountedVolumeCount === 0 || operations.has(ALL_KEY);
+	// Like every other action, it waits for the mount service: nothing can answer it meanwhile.
+	const unmountBlocked =
+		view.mountedVolumeCount === 0 || operations.has(ALL_KEY) || connection.kind !== 'connected';
 	return (
 		<footer className={`status-bar ${connection.kind}`}>
 			<div className="connection" role="status" aria-live="polite">
